@@ -1,6 +1,6 @@
 """Integration and end-to-end tests of `spanish_llm.corpus`: every reader format, the bundled sample corpus, the real
 corpora in ../shared/data, cleaning, deduplication, the corpus card, `spanish-llm corpus stats|prepare` and bad input."""
-import gzip, json, re
+import gzip, json, os, re
 from pathlib import Path
 import pytest
 from conftest import assert_one_line_error
@@ -288,16 +288,26 @@ def test_cli_bad_input_is_one_line(run_cli, shared_data, tmp_path):
     (tmp_path/"trunc.txt.gz").write_bytes(gz[:len(gz) // 2])
     (tmp_path/"empty.jsonl").write_text("\n\n")
     articles = shared_data/"corpus/ca/articles.json"
+    ud = (shared_data/"corpus/ca/ca_ancora-ud-dev.txt").read_text(encoding="utf-8")     # a real file, saved as Latin-1
+    (tmp_path/"ca_latin1.txt").write_bytes(ud.encode("latin-1", errors="replace"))
+    first = next(i for i, ch in enumerate(ud) if ord(ch) > 127)
+    offset, line = len(ud[:first].encode("latin-1")), ud[:first].count("\n") + 1
     cases = [
         (["corpus", "stats", tmp_path/"missing.txt"], ["missing.txt", "no such file"]),
         (["corpus", "stats", articles], [str(articles), "line 2 (record 0)", "no field 'text'", "content"]),
         (["corpus", "stats", "--text-field", "contnt", articles], ["no field 'contnt'", "did you mean 'content'"]),
         (["corpus", "stats", "--lang", "klingon", sample_dir()/"corpus"], ["unknown language 'klingon'", "eu (Basque)"]),
         (["corpus", "stats", tmp_path/"latin1.txt"], ["latin1.txt", "invalid UTF-8 at byte 12 (line 2)", "--errors replace"]),
+        (["corpus", "stats", tmp_path/"ca_latin1.txt"], [f"invalid UTF-8 at byte {offset} (line {line})"]),
         (["corpus", "stats", tmp_path/"trunc.txt.gz"], ["trunc.txt.gz", "gzip"]),
         (["corpus", "stats", tmp_path/"empty.jsonl"], ["empty.jsonl", "empty corpus"]),
         (["corpus", "stats", f"{tmp_path}/*.parquet"], ["*.parquet", "no files match"]),
     ]
+    (tmp_path/"dangling.txt").symlink_to(tmp_path/"gone.txt")
+    cases.append((["corpus", "stats", tmp_path/"dangling.txt"], ["dangling.txt", "broken symbolic link"]))
+    if os.geteuid() != 0:                                  # root reads any file, so only a user can test this one
+        (tmp_path/"locked.txt").write_text("Hola.\n"); (tmp_path/"locked.txt").chmod(0)
+        cases.append((["corpus", "stats", tmp_path/"locked.txt"], ["locked.txt", "cannot read the file"]))
     for args, needles in cases:
         assert_one_line_error(run_cli(*args), *needles)
     r = run_cli("corpus", "stats", "--errors", "replace", "--lang", "ca", tmp_path/"latin1.txt", check=True)
