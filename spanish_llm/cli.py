@@ -38,12 +38,15 @@ def cli():
 def main(args=None):
     "Entry point of the `spanish-llm` console script."
     try:
-        return cli.main(args=args, standalone_mode=False)
+        return cli.main(args=args, prog_name="spanish-llm", standalone_mode=False)
     except SpanishLLMError as e:
         click.echo(f"error: {e}", err=True); sys.exit(e.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True); sys.exit(130)
+    except click.UsageError as e:   # missing argument, unknown option or command: one line, exit 2
+        hint = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""
+        click.echo(f"error: {e.format_message()}{hint}", err=True); sys.exit(2)
     except click.ClickException as e:
-        e.show(); sys.exit(e.exit_code)
+        click.echo(f"error: {e.format_message()}", err=True); sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True); sys.exit(130)

@@ -325,3 +325,9 @@ def test_cli_prepare_bad_config_is_one_line(run_cli, tmp_path):
     assert_one_line_error(run_cli("corpus", "prepare", "--config", cfg, "--out", tmp_path/"o", "dedup.threshold=2"),
                           "threshold 2")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]      # nothing written by any failed run
+
+
+def test_cli_usage_mistakes_are_one_line(run_cli):
+    assert_one_line_error(run_cli("corpus", "prepare", "--out", "x"), "Missing option '--config'", "corpus prepare --help")
+    assert_one_line_error(run_cli("corpus", "stats", "--bogus"), "No such option '--bogus'")
+    assert_one_line_error(run_cli("corpus", "stats", "--mode", "sentence"), "--mode", "sentence")
