@@ -331,3 +331,18 @@ def test_cli_usage_mistakes_are_one_line(run_cli):
     assert_one_line_error(run_cli("corpus", "prepare", "--out", "x"), "Missing option '--config'", "corpus prepare --help")
     assert_one_line_error(run_cli("corpus", "stats", "--bogus"), "No such option '--bogus'")
     assert_one_line_error(run_cli("corpus", "stats", "--mode", "sentence"), "--mode", "sentence")
+
+
+def test_cli_stats_whole_real_corpus_with_two_text_fields(run_cli, shared_data, tmp_path):
+    "Softcatalà's JSON keeps its text in `content`, BasqueGLUE's in `text`: one call reads both."
+    c = shared_data/"corpus"
+    r = run_cli("corpus", "stats", c, "--text-field", "text,content", "--json", tmp_path/"card.json", check=True)
+    st = json.loads((tmp_path/"card.json").read_text())["stats"]
+    assert list(st) == ["es", "ca", "eu", "gl", "en", "total"], r.stdout
+    ca_json = sum(1 for f in ("articles.json", "programes.json")
+                  for rec in json.loads((c/"ca"/f).read_text(encoding="utf-8")) if (rec.get("content") or "").strip())
+    ca_lines = sum(1 for p in (c/"ca").glob("*.txt") for l in p.read_text(encoding="utf-8").splitlines() if l.strip())
+    assert st["ca"]["documents"] == ca_json + ca_lines
+    n_en = sum(1 for l in (c/"en/globalvoices.en.txt").read_text(encoding="utf-8").splitlines() if l.strip())
+    assert st["en"]["documents"] == n_en
+    assert st["total"]["bytes"] > 0.9 * sum(p.stat().st_size for p in c.rglob("*.txt"))
