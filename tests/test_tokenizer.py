@@ -1,0 +1,168 @@
+"""Tokenizer training and evaluation: round trips on real parallel data, HF loading, special tokens, the language
+mix, the CLI end to end and its errors. Small vocabularies keep this fast."""
+import gzip, json, unicodedata
+from pathlib import Path
+import pytest
+from conftest import assert_one_line_error
+from spanish_llm.core import SpanishLLMError, sample_dir
+from spanish_llm.tokenizer import (BOS, EOS, IM_END, IM_START, PAD, UNK, TokenizerConfig, language_mix, load_tokenizer,
+                                   special_tokens, train_tokenizer)
+
+LANGS = ("es", "ca", "eu", "gl", "en")
+FLORES = dict(es="spa", ca="cat", eu="eus", gl="glg", en="eng")
+HARD = ["ñ Ñandú año", "cafe\u0301 café Cafe\u0301", "col·lecció col.lecció il·lusió COL·LECCIÓ", "ç Açò ça",
+        "etxe hitz atseden tx tz ts Txapela", "¿Qué? ¡Hola! ¿¡", "emoji 😀 👍🏽 🇪🇸 ❤️", "中文 日本語 한국어",
+        "a\tb\t\tc", "line\r\nbreak\r\n", "runs     of   spaces   ", "", " ", "\n", "l'home d'aigua n'hi l’home",
+        "2024 3,14 1.000.000 ½ ²", "\u200b\u00ad\x00\x7f", "e\u0301\u0301 combining stack"]
+
+
+def _lines(p: Path) -> list[str]:
+    op = gzip.open if p.name.endswith(".gz") else open
+    with op(p, "rt", encoding="utf-8") as f: return f.read().splitlines()
+
+
+@pytest.fixture(scope="session")
+def small_tok(tmp_path_factory):
+    "A 1,000-token tokenizer trained on the bundled sample corpus."
+    return train_tokenizer([sample_dir()/"corpus"], TokenizerConfig(vocab_size=1000, alpha=0.3),
+                           tmp_path_factory.mktemp("tok")/"small")
+
+
+def parallel_sets(data: Path) -> dict[str, dict[str, Path]]:
+    tacon = data/"parallel/tacon"
+    return {"flores": {l: data/f"parallel/flores200-dev/{c}_Latn.dev.gz" for l, c in FLORES.items()},
+            "tacon": {l: tacon/f"tacon.eng-spa-eus-glg-cat.{FLORES[l]}" for l in LANGS}}
+
+
+def test_round_trip_hard_cases(small_tok):
+    tk = load_tokenizer(small_tok)
+    for s in HARD:
+        want = unicodedata.normalize("NFC", s)
+        assert tk.decode(tk(s, add_special_tokens=False)["input_ids"]) == want, repr(s)
+        assert tk.decode(tk(s)["input_ids"], skip_special_tokens=True) == want, repr(s)
+    assert tk.tokenize("cafe\u0301") == tk.tokenize("café")
+    assert tk.decode(tk("l·l l.l")["input_ids"], skip_special_tokens=True) == "l·l l.l"
+
+
+@pytest.mark.parametrize("name", ["flores", "tacon"])
+def test_round_trip_parallel(small_tok, shared_data, name):
+    tk = load_tokenizer(small_tok)
+    for lang, path in parallel_sets(shared_data)[name].items():
+        lines = _lines(path)
+        assert len(lines) > 900, path
+        ids = tk(lines, add_special_tokens=False)["input_ids"]
+        back = tk.batch_decode(ids)
+        bad = [(s, b) for s, b in zip(lines, back) if b != unicodedata.normalize("NFC", s)]
+        assert not bad, f"{path}: {len(bad)} sentences do not round-trip, e.g. {bad[0]!r}"
+        assert all(s == unicodedata.normalize("NFC", s) for s in lines[:50])   # the data is NFC: exact round trip
+
+
+def test_auto_tokenizer_and_special_tokens(small_tok):
+    from transformers import AutoTokenizer
+    tk = AutoTokenizer.from_pretrained(str(small_tok))
+    assert len(tk) == 1000
+    assert tk.convert_ids_to_tokens(list(range(6))) == [BOS, EOS, PAD, UNK, IM_START, IM_END]
+    assert (tk.bos_token, tk.eos_token, tk.pad_token, tk.unk_token) == (BOS, EOS, PAD, UNK)
+    assert tk.convert_tokens_to_ids("<|reserved_15|>") == len(special_tokens()) - 1
+    enc = tk(["Kaixo", "Bon dia a tothom"], padding=True)
+    assert [row[0] for row in enc["input_ids"]] == [tk.bos_token_id] * 2
+    assert tk.pad_token_id in enc["input_ids"][0] and 0 in enc["attention_mask"][0]
+    # special tokens typed in text are recognised, and skipped when decoding
+    ids = tk("<|im_start|>user", add_special_tokens=False)["input_ids"]
+    assert ids[0] == tk.convert_tokens_to_ids(IM_START)
+    assert tk.decode(ids, skip_special_tokens=True) == "user"
+
+
+def test_chat_template(small_tok):
+    tk = load_tokenizer(small_tok)
+    chat = [{"role": "user", "content": "Zer moduz?"}, {"role": "assistant", "content": "Ondo, eskerrik asko."}]
+    text = tk.apply_chat_template(chat, tokenize=False)
+    assert text == "<|bos|><|im_start|>user\nZer moduz?<|im_end|>\n<|im_start|>assistant\nOndo, eskerrik asko.<|im_end|>\n"
+    gen = tk.apply_chat_template(chat[:1], tokenize=False, add_generation_prompt=True)
+    assert gen.endswith("<|im_start|>assistant\n")
+    ids = tk(text, add_special_tokens=False)["input_ids"]
+    assert ids.count(tk.convert_tokens_to_ids(IM_END)) == 2 and ids.count(tk.bos_token_id) == 1
+
+
+def test_record_and_mix(small_tok):
+    rec = json.loads((small_tok/"train_record.json").read_text())
+    assert rec["config"]["vocab_size"] == 1000 and rec["config"]["alpha"] == 0.3
+    assert set(rec["mix"]) == set(LANGS)
+    sizes = rec["corpus"]["bytes"]
+    want = language_mix(sizes, 0.3)
+    for l, v in rec["mix"].items():
+        assert v["share"] == pytest.approx(want[l]["share"])
+        assert v["drawn_share"] == pytest.approx(want[l]["share"], abs=0.01)   # up to one document
+    assert len(rec["corpus"]["fingerprint"]) == 16 and all(s["fingerprint"] for s in rec["corpus"]["sources"])
+    assert rec["environment"]["packages"]["tokenizers"]
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0])
+def test_mix_extremes(tmp_path, alpha):
+    out = train_tokenizer([sample_dir()/"corpus"], TokenizerConfig(vocab_size=400, alpha=alpha, langs=["es", "eu", "en"]),
+                          tmp_path/"t")
+    mix = json.loads((out/"train_record.json").read_text())["mix"]
+    assert set(mix) == {"es", "eu", "en"}
+    sizes = {l: v["bytes"] for l, v in mix.items()}
+    for l, v in mix.items():
+        want = 1 / 3 if alpha == 0 else sizes[l] / sum(sizes.values())
+        assert v["drawn_share"] == pytest.approx(want, abs=0.01), (l, mix)
+
+
+def test_mix_changes_the_tokenizer(tmp_path):
+    "More weight on Basque gives Basque text fewer tokens."
+    eu = (sample_dir()/"parallel/parallel.eu.txt").read_text()
+    n = {}
+    for name, langs in (("es", ["es"]), ("eu", ["es", "eu"])):
+        tk = load_tokenizer(train_tokenizer([sample_dir()/"corpus"], TokenizerConfig(vocab_size=800, langs=langs),
+                                            tmp_path/name))
+        n[name] = len(tk(eu, add_special_tokens=False)["input_ids"])
+    assert n["eu"] < 0.9 * n["es"], n
+
+
+def test_cli_train_end_to_end(run_cli, tmp_path):
+    s = sample_dir()/"corpus"
+    r = run_cli("tokenizer", "train", "--corpus", s/"es.txt", s/"ca.txt", "--corpus", s/"eu.txt", s/"gl.txt",
+                "--vocab-size", 500, "--alpha", 0.5, "--set", "n_reserved=4", "--out", tmp_path/"tok")
+    assert r.returncode == 0, r.stderr
+    assert "wrote" in r.stdout and "| eu |" in r.stdout
+    rec = json.loads((tmp_path/"tok/train_record.json").read_text())
+    assert rec["config"]["alpha"] == 0.5 and rec["config"]["n_reserved"] == 4 and sorted(rec["mix"]) == ["ca", "es", "eu", "gl"]
+    tk = load_tokenizer(tmp_path/"tok")
+    assert len(tk) == 500 and tk.convert_ids_to_tokens(9) == "<|reserved_3|>"
+
+
+def _files(p: Path) -> list[str]:
+    return sorted(str(q.relative_to(p)) for q in p.rglob("*"))
+
+
+@pytest.mark.parametrize("case", ["empty", "unreadable", "missing", "vocab", "alpha", "key", "exists", "nocorpus"])
+def test_cli_train_errors(run_cli, tmp_path, case):
+    s = sample_dir()/"corpus/es.txt"
+    (tmp_path/"empty.txt").write_text("\n \n")
+    (tmp_path/"bad.txt").write_bytes(b"hola \xff\xfe adeu\n")
+    (tmp_path/"exists").mkdir(); (tmp_path/"exists/keep.txt").write_text("x")
+    args, needles = {
+        "empty": (["--corpus", tmp_path/"empty.txt"], ["empty.txt", "empty corpus"]),
+        "unreadable": (["--corpus", tmp_path/"bad.txt"], ["bad.txt", "UTF-8"]),
+        "missing": (["--corpus", tmp_path/"nope.txt"], ["nope.txt", "no such file"]),
+        "vocab": (["--corpus", s, "--vocab-size", 100], ["vocab_size 100", "too small", "at least 279"]),
+        "alpha": (["--corpus", s, "--alpha", -0.5], ["alpha -0.5"]),
+        "key": (["--corpus", s, "--set", "vocabsize=10"], ["vocabsize", "vocab_size"]),
+        "exists": (["--corpus", s], ["exists", "already exists"]),
+        "nocorpus": ([], ["no corpus paths"]),
+    }[case]
+    out = tmp_path/("exists" if case == "exists" else "out")
+    before = _files(tmp_path)
+    r = run_cli("tokenizer", "train", *args, "--vocab-size" if case not in ("vocab",) else "--seed",
+                1000 if case != "vocab" else 0, "--out", out)
+    assert_one_line_error(r, *needles)
+    assert _files(tmp_path) == before    # nothing half-written, nothing destroyed
+
+
+def test_api_errors(tmp_path):
+    with pytest.raises(SpanishLLMError, match="not a tokenizer folder"): load_tokenizer(tmp_path)
+    with pytest.raises(SpanishLLMError, match="no corpus paths"): train_tokenizer([], TokenizerConfig(vocab_size=500), tmp_path/"x")
+    with pytest.raises(SpanishLLMError, match="no documents in the languages pt"):
+        train_tokenizer([sample_dir()/"corpus"], TokenizerConfig(vocab_size=500, langs=["pt"]), tmp_path/"x")
+    assert not (tmp_path/"x").exists()
