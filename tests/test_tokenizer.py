@@ -256,3 +256,31 @@ def test_cli_eval_errors(run_cli, small_tok, tmp_path, case):
     else:
         assert_one_line_error(r, *needles)
     assert not (tmp_path/"out.json").exists() and not (tmp_path/"out.html").exists()
+
+
+# ---- the sweep experiment -------------------------------------------------------------------------------------------
+def test_sweep_notebook_runs_with_papermill(tmp_path, root, shared_data, monkeypatch):
+    import os, papermill as pm
+    monkeypatch.setenv("PYTHONPATH", str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))   # the kernel imports this checkout
+    nb = root/"experiments/tokenizer_sweep.ipynb"
+    params = pm.inspect_notebook(str(nb))
+    assert {"corpus", "vocab_sizes", "alphas", "parallel", "references", "out_dir"} <= set(params)
+    cells = json.loads(nb.read_text())["cells"]
+    src = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    assert any("#| label: fig-fertility" in s for s in src) and any("#| label: tbl-fertility" in s for s in src)
+    tacon = parallel_sets(shared_data)["tacon"]
+    pm.execute_notebook(str(nb), str(tmp_path/"out.ipynb"), cwd=str(tmp_path), progress_bar=False,
+                        parameters=dict(vocab_sizes=[400, 600], alphas=[0.3], out_dir=str(tmp_path/"sweep"),
+                                        parallel={l: str(p) for l, p in tacon.items()},
+                                        references={"Llama-2": str(_refs(shared_data)["llama2"])}))
+    res = json.loads((tmp_path/"sweep/results.json").read_text())
+    assert sorted({r["tokenizer"] for r in res["rows"]}) == ["Llama-2", "ours-400-a0.3", "ours-600-a0.3"]
+    assert {r["lang"] for r in res["rows"]} == set(LANGS)
+    fert = {(r["tokenizer"], r["lang"]): r["fertility"] for r in res["rows"]}
+    assert all(fert["ours-600-a0.3", l] < fert["ours-400-a0.3", l] for l in LANGS)   # more merges, fewer tokens
+    out = json.loads((tmp_path/"out.ipynb").read_text())["cells"]
+    fig_cell = next(c for c in out if "#| label: fig-fertility" in "".join(c["source"]))
+    assert any("plotly" in json.dumps(o.get("data", {})).lower() and "tokens per word" in json.dumps(o.get("data", {}))
+               for o in fig_cell["outputs"])
+    tbl_cell = next(c for c in out if "#| label: tbl-fertility" in "".join(c["source"]))
+    assert "eu/es" in "".join(tbl_cell["outputs"][0]["data"]["text/html"])
