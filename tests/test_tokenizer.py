@@ -120,6 +120,38 @@ def test_mix_changes_the_tokenizer(tmp_path):
     assert n["eu"] < 0.9 * n["es"], n
 
 
+def test_deterministic_and_seeded(tmp_path):
+    cfg = dict(vocab_size=600, sample_bytes=120_000)
+    a, b, c = (train_tokenizer([sample_dir()/"corpus"], TokenizerConfig(seed=s, **cfg), tmp_path/n)
+               for n, s in (("a", 0), ("b", 0), ("c", 7)))
+    assert (a/"tokenizer.json").read_bytes() == (b/"tokenizer.json").read_bytes()
+    assert (a/"tokenizer.json").read_bytes() != (c/"tokenizer.json").read_bytes()   # another sample of documents
+    rec = json.loads((a/"train_record.json").read_text())
+    assert rec["sample_bytes"] == pytest.approx(120_000, rel=0.05)
+
+
+def test_without_bos(tmp_path):
+    from tokenizers import Tokenizer
+    out = train_tokenizer([sample_dir()/"corpus/gl.txt"], TokenizerConfig(vocab_size=400, add_bos=False), tmp_path/"t")
+    tk = load_tokenizer(out)
+    assert tk("Ola")["input_ids"] == tk("Ola", add_special_tokens=False)["input_ids"]
+    assert Tokenizer.from_file(str(out/"tokenizer.json")).encode("Ola").ids == tk("Ola")["input_ids"]
+    with_bos = Tokenizer.from_file(str(train_tokenizer([sample_dir()/"corpus/gl.txt"], TokenizerConfig(vocab_size=400),
+                                                       tmp_path/"b")/"tokenizer.json"))
+    assert with_bos.encode("Ola").ids[0] == 0   # the raw tokenizers file adds <|bos|> too
+
+
+def test_unlabelled_documents_are_identified(tmp_path):
+    "A file whose name and records say nothing about its language: langid labels each document."
+    es = (sample_dir()/"corpus/es.txt").read_text().split("\n\n")[:20]
+    eu = (sample_dir()/"corpus/eu.txt").read_text().split("\n\n")[:20]
+    (tmp_path/"mixed.txt").write_text("\n\n".join(p for pair in zip(es, eu) for p in pair))
+    out = train_tokenizer([tmp_path/"mixed.txt"], TokenizerConfig(vocab_size=400), tmp_path/"t")
+    rec = json.loads((out/"train_record.json").read_text())
+    assert set(rec["mix"]) == {"es", "eu"}
+    assert rec["corpus"]["sources"][0]["langs"]["eu"] >= 15
+
+
 def test_cli_train_end_to_end(run_cli, tmp_path):
     s = sample_dir()/"corpus"
     r = run_cli("tokenizer", "train", "--corpus", s/"es.txt", s/"ca.txt", "--corpus", s/"eu.txt", s/"gl.txt",
