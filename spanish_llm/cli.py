@@ -16,6 +16,7 @@ __all__ = ['COMMANDS', 'LazyGroup', 'cli', 'main']
 # %% ../nbs/api/99_cli.ipynb #87c24273
 COMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("spanish_llm.corpus:corpus_cli", "Read, clean, identify, deduplicate and describe corpora."),
+    "tokenizer": ("spanish_llm.tokenizer_eval:tokenizer_cli", "Train and evaluate tokenizers."),
 }
 
 class LazyGroup(click.Group):
