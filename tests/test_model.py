@@ -87,6 +87,8 @@ def test_padded_batches_match_unpadded(pair):
     g = ours.generate(batch, attention_mask=mask, **kw)
     assert torch.equal(g[0, 9:], ours.generate(a[None], **kw)[0, 9:])
     assert torch.equal(g[1, 9:], ours.generate(b[None], **kw)[0, 5:])
+    # the same with a fixed-size (static) cache, for which generate builds 4-D masks itself
+    assert torch.equal(g, ours.generate(batch, attention_mask=mask, cache_implementation="static", **kw))
 
 
 def test_cache_matches_full_forward(pair):
