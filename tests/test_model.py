@@ -227,3 +227,18 @@ def test_cli_export_and_errors(run_cli, model_with_tokenizer, tmp_path):
     assert_one_line_error(run_cli("generate", "--model", tmp_path / "qk", "--prompt", "x"), "model.safetensors", "corrupt")
     (tmp_path / "qk" / "model.safetensors").unlink()
     assert_one_line_error(run_cli("export", "--to", "llama", tmp_path / "qk", tmp_path / "o"), "no *.safetensors")
+
+
+def test_lm_eval_scores_our_model(model_with_tokenizer):
+    "lm-eval's HF backend loads the folder (our registration) and its log-likelihoods are the model's own."
+    pytest.importorskip("lm_eval")
+    from lm_eval.api.instance import Instance
+    from lm_eval.models.huggingface import HFLM
+    d, m, tok = model_with_tokenizer
+    lm = HFLM(pretrained=str(d), tokenizer=tok, batch_size=2, device="cpu")
+    assert type(lm.model) is SpanishLLMForCausalLM
+    got = lm.loglikelihood([Instance("loglikelihood", {}, ("el gato", " come pescado"), 0)])[0][0]
+    ids = tok("el gato come pescado", add_special_tokens=False, return_tensors="pt")["input_ids"]
+    with torch.no_grad(): lp = torch.log_softmax(m(ids).logits[0].float(), -1)
+    want = (lp[1, ids[0, 2]] + lp[2, ids[0, 3]]).item()
+    assert abs(got - want) < 1e-4, (got, want)
