@@ -5,10 +5,9 @@ HFLM and our engine evaluate the same folder on the same task YAMLs (written wit
 both run offline) and must agree: per-document predictions and acc / acc_norm exactly on zero-shot multiple
 choice, bits per byte to 1e-6 on loglikelihood_rolling (with a 64-token window, so documents span windows).
 """
-import json, math, shutil
+import json, shutil
 from pathlib import Path
 import pytest
-import yaml
 
 from conftest import assert_one_line_error
 
@@ -42,25 +41,11 @@ ORACLE = {"o_tqa_mc1_eu": "truthfulqa-multi_mc1_eu", "o_tqa_mc2_es": "truthfulqa
 
 @pytest.fixture(scope="module")
 def oracle_tasks(tmp_path_factory, shared_data):
-    "Our shipped tasks rewritten with absolute local data files (so lm-eval runs them offline), in one folder."
-    from spanish_llm.evaluation import load_task, dataset_source
+    "Our shipped tasks written as standalone YAMLs with absolute local data files (so lm-eval runs them offline)."
+    from spanish_llm.evaluation import standalone_task_yaml
     d = tmp_path_factory.mktemp("oracle_tasks")
     for name, src in ORACLE.items():
-        cfg = load_task(src)
-        path, dname, kw = dataset_source(cfg)
-        if isinstance(kw.get("data_files"), dict): kw["data_files"] = {cfg.eval_split: kw["data_files"][cfg.eval_split]}
-        y = dict(task=name, dataset_path=path, dataset_kwargs=kw, output_type=cfg.output_type, test_split=cfg.eval_split,
-                 doc_to_text=cfg.doc_to_text if cfg.doc_to_text is not None else "", doc_to_target=cfg.doc_to_target,
-                 target_delimiter=cfg.target_delimiter, metric_list=cfg.metric_list or [{"metric": "acc"}, {"metric": "acc_norm"}])
-        if dname: y["dataset_name"] = dname
-        if cfg.output_type == "multiple_choice":
-            y["doc_to_choice"] = cfg.doc_to_choice
-            if cfg.process_results is None: y["metric_list"] = [{"metric": "acc"}, {"metric": "acc_norm"}]
-        text = yaml.safe_dump(y, allow_unicode=True, sort_keys=False)
-        if cfg.process_results is not None:
-            text += f"process_results: !function utils.{cfg.process_results.ref.split('.')[-1]}\n"
-            shutil.copy(Path(cfg.source).parent/"utils.py", d/"utils.py")
-        (d/f"{name}.yaml").write_text(text, encoding="utf-8")
+        standalone_task_yaml(src, d, name, metrics=["acc", "acc_norm"] if src in ("xnli_eu", "bl2mp", "truthfulqa-multi_mc1_eu") else None)
     return d
 
 
