@@ -64,6 +64,7 @@ def main():
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--tasks", default=DEFAULT, help="subset of " + ",".join(TASKS) + " (mc1_eu + mc2_eu share requests)")
+    ap.add_argument("--num-fewshot", type=int, default=0, help="few-shot examples (first_n from the evaluated split)")
     ap.add_argument("--repeat", type=int, default=2, help="runs of each (alternating); the fastest counts")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     ap.add_argument("--json", default=None, help="also write the figures here")
@@ -76,7 +77,11 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="eval_bench_"))
     mdir = make_model(tmp/"model", a.size, a.tokenizer)
     tdir = tmp/"tasks"
-    for n in names: standalone_task_yaml(TASKS[n], tdir, n, metrics=None if "mc2" in n else ["acc", "acc_norm"])
+    for n in names:
+        p = standalone_task_yaml(TASKS[n], tdir, n, metrics=None if "mc2" in n else ["acc", "acc_norm"])
+        if a.num_fewshot:   # examples from the evaluated split itself (the document is never its own example), in order
+            y = p.read_text(); split = load_task(n, tdir).eval_split
+            p.write_text(y + f"fewshot_split: {split}\n" + ("" if "fewshot_config" in y else "fewshot_config: {sampler: first_n}\n"))
     for n in names: load_docs(load_task(n, tdir), limit=1)      # warm the datasets cache for both sides
 
     from lm_eval import simple_evaluate
@@ -87,11 +92,12 @@ def main():
     evaluate(mdir, tasks=names, include_path=tdir, limit=2, device=a.device)   # imports and first-call costs, paid by neither
     for _ in range(a.repeat):   # alternate, keep the fastest of each (the machine may be shared)
         t0, c0 = time.perf_counter(), time.process_time()
-        ours = evaluate(mdir, tasks=names, include_path=tdir, limit=a.limit, batch_size=a.batch_size, device=a.device, log_samples=True)
+        ours = evaluate(mdir, tasks=names, include_path=tdir, limit=a.limit, batch_size=a.batch_size, device=a.device, log_samples=True,
+                        num_fewshot=a.num_fewshot)
         t_ours.append(time.perf_counter() - t0); c_ours.append(time.process_time() - c0)
         t0, c0 = time.perf_counter(), time.process_time()
         lm = HFLM(pretrained=str(mdir), batch_size=a.batch_size, device=a.device, dtype="float32")
-        theirs = simple_evaluate(model=lm, tasks=names, num_fewshot=0, limit=a.limit, log_samples=True, bootstrap_iters=0,
+        theirs = simple_evaluate(model=lm, tasks=names, num_fewshot=a.num_fewshot, limit=a.limit, log_samples=True, bootstrap_iters=0,
                                  task_manager=TaskManager(include_path=str(tdir), include_defaults=False))
         t_lm.append(time.perf_counter() - t0); c_lm.append(time.process_time() - c0)
     print("wall (s): ours", [round(x, 2) for x in t_ours], "lm-eval", [round(x, 2) for x in t_lm])
@@ -99,6 +105,7 @@ def main():
     t_ours, t_lm, c_ours, c_lm = min(t_ours), min(t_lm), min(c_ours), min(c_lm)
 
     same_docs = total_docs = 0
+    max_dll = 0.0
     rows = []
     for n in names:
         mine = ours["results"][n]
@@ -109,17 +116,19 @@ def main():
             pred = max(range(len(lls)), key=lambda i: (lls[i], -i))
             ok = s["pred"] == pred and all(s[m] == r[m] for m in ("acc", "acc_norm") if m in r and "mc2" not in n)
             agree += ok
+            max_dll = max([max_dll] + [abs(x - y) for x, y in zip(s["lls"], lls)])
         same_docs += agree; total_docs += len(ref)
         rows.append((n, mine["n"], mine["counts"]["choices"], mine["metrics"]["acc"], theirs["results"][n]["acc,none"], agree, len(ref)))
     print(f"model: {a.size}, {a.tokenizer} tokenizer ({ours['model']['parameters']:,} parameters), device {a.device}, batch size {a.batch_size}, "
-          f"limit {a.limit}, torch threads {torch.get_num_threads()}")
+          f"limit {a.limit}, {a.num_fewshot}-shot, torch threads {torch.get_num_threads()}")
     print(f"{'task':<16}{'docs':>6}{'choices':>9}{'acc ours':>11}{'acc lm-eval':>13}{'same docs':>11}")
     for n, d, c, x, y, ag, tot in rows: print(f"{n:<16}{d:>6}{c:>9}{x:>11.4f}{y:>13.4f}{ag:>6}/{tot}")
     identical = same_docs == total_docs and all(abs(x - y) < 1e-6 for *_, x, y, _, _ in [(r[0], r[3], r[4], 0, 0) for r in rows])
     print(f"wall time (best of {a.repeat}): ours {t_ours:.2f} s, lm-eval {t_lm:.2f} s, speed-up {t_lm / t_ours:.2f}x; "
-          f"CPU time: ours {c_ours:.2f} s, lm-eval {c_lm:.2f} s, ratio {c_lm / c_ours:.2f}x; results identical: {identical}")
+          f"CPU time: ours {c_ours:.2f} s, lm-eval {c_lm:.2f} s, ratio {c_lm / c_ours:.2f}x; results identical: {identical} "
+          f"(largest log-likelihood difference {max_dll:.1e})")
     if a.json:
-        Path(a.json).write_text(json.dumps(dict(args=vars(a), ours_s=t_ours, lm_eval_s=t_lm, speedup=t_lm / t_ours, ours_cpu_s=c_ours, lm_eval_cpu_s=c_lm, identical=identical,
+        Path(a.json).write_text(json.dumps(dict(args=vars(a), ours_s=t_ours, lm_eval_s=t_lm, speedup=t_lm / t_ours, ours_cpu_s=c_ours, lm_eval_cpu_s=c_lm, identical=identical, max_loglikelihood_diff=max_dll,
                                                 rows=rows, environment=environment_info()), indent=2))
 
 
