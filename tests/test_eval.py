@@ -157,3 +157,21 @@ def test_bad_input(run_cli, tiny_model, tmp_path, shared_data):
     notok = tmp_path/"notok"; notok.mkdir()
     for f in ("config.json", "model.safetensors"): shutil.copy(tiny_model/f, notok/f)
     assert_one_line_error(run_cli("eval", "--model", notok, "--tasks", "bl2mp", "--out", tmp_path/"n.json"), "no tokenizer")
+
+
+def test_few_shot_agrees_with_lm_eval(tiny_model, oracle_tasks):
+    "2-shot, examples taken in order from the evaluated split (never the document itself): same contexts, same scores."
+    from spanish_llm.evaluation import evaluate
+    from lm_eval import simple_evaluate
+    from lm_eval.models.huggingface import HFLM
+    from lm_eval.tasks import TaskManager
+    y = (oracle_tasks/"o_tqa_mc1_eu.yaml").read_text().replace("task: o_tqa_mc1_eu", "task: o_tqa_fs")
+    (oracle_tasks/"o_tqa_fs.yaml").write_text(y + "fewshot_split: validation\nfewshot_config: {sampler: first_n}\n")
+    ours = evaluate(tiny_model, tasks="o_tqa_fs", include_path=oracle_tasks, limit=12, num_fewshot=2, log_samples=True, device="cpu")
+    theirs = simple_evaluate(model=HFLM(pretrained=str(tiny_model), batch_size=8, device="cpu", dtype="float32"), tasks=["o_tqa_fs"],
+                             num_fewshot=2, limit=12, log_samples=True, bootstrap_iters=0,
+                             task_manager=TaskManager(include_path=str(oracle_tasks), include_defaults=False))
+    ref = sorted(theirs["samples"]["o_tqa_fs"], key=lambda s: s["doc_id"])
+    for s, r in zip(ours["results"]["o_tqa_fs"]["samples"], ref):
+        assert max(abs(a - b[0][0]) for a, b in zip(s["lls"], r["resps"])) < 1e-3
+        assert s["acc"] == r["acc"] and s["acc_norm"] == r["acc_norm"]
