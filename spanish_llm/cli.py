@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tokenizer": ("spanish_llm.tokenizer_eval:tokenizer_cli", "Train and evaluate tokenizers."),
     "export": ("spanish_llm.model:export_cli", "Export a model checkpoint to another format (llama)."),
     "generate": ("spanish_llm.model:generate_cli", "Continue a prompt with a model, streaming the text."),
+    "eval": ("spanish_llm.evaluation:eval_cli", "Evaluate models: multiple-choice tasks (lm-eval YAML) and bits per byte."),
 }
 
 class LazyGroup(click.Group):

@@ -1,0 +1,177 @@
+"""spanish_llm.evaluation against lm-evaluation-harness (the oracle), end to end through the CLI, and bad input.
+
+A tiny random LlamaForCausalLM with a BPE tokenizer trained here is saved as a Hugging Face folder; lm-eval's
+HFLM and our engine evaluate the same folder on the same task YAMLs (written with local data files so that
+both run offline) and must agree: per-document predictions and acc / acc_norm exactly on zero-shot multiple
+choice, bits per byte to 1e-6 on loglikelihood_rolling (with a 64-token window, so documents span windows).
+"""
+import json, shutil
+from pathlib import Path
+import pytest
+
+from conftest import assert_one_line_error
+
+LIMIT = 40
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    "A random tiny Llama (512-token window) and a 400-token byte-level BPE trained on the bundled sample corpus."
+    import torch, transformers
+    from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
+    from spanish_llm.core import sample_dir
+    out = tmp_path_factory.mktemp("tiny")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False); tok.decoder = decoders.ByteLevel()
+    tok.train([str(p) for p in sorted((sample_dir()/"corpus").glob("*.txt"))],
+              trainers.BpeTrainer(vocab_size=400, special_tokens=["<s>", "</s>", "<pad>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>")
+    torch.manual_seed(1)
+    cfg = transformers.LlamaConfig(vocab_size=len(fast), hidden_size=48, intermediate_size=96, num_hidden_layers=2,
+                                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                                   bos_token_id=0, eos_token_id=1, pad_token_id=2)
+    transformers.LlamaForCausalLM(cfg).save_pretrained(out); fast.save_pretrained(out)
+    return out
+
+
+ORACLE = {"o_tqa_mc1_eu": "truthfulqa-multi_mc1_eu", "o_tqa_mc2_es": "truthfulqa-multi_mc2_es",
+          "o_xnli_eu": "xnli_eu", "o_bl2mp": "bl2mp", "o_flores_bpb_eu": "flores_bpb_eu"}
+
+
+@pytest.fixture(scope="module")
+def oracle_tasks(tmp_path_factory, shared_data):
+    "Our shipped tasks written as standalone YAMLs with absolute local data files (so lm-eval runs them offline)."
+    from spanish_llm.evaluation import standalone_task_yaml
+    d = tmp_path_factory.mktemp("oracle_tasks")
+    for name, src in ORACLE.items():
+        standalone_task_yaml(src, d, name, metrics=["acc", "acc_norm"] if src in ("xnli_eu", "bl2mp", "truthfulqa-multi_mc1_eu") else None)
+    return d
+
+
+@pytest.fixture(scope="module")
+def both(tiny_model, oracle_tasks):
+    "(ours, lm-eval's) results on the oracle tasks, zero-shot, first LIMIT documents."
+    from spanish_llm.evaluation import evaluate
+    from lm_eval import simple_evaluate
+    from lm_eval.models.huggingface import HFLM
+    from lm_eval.tasks import TaskManager
+    tm = TaskManager(include_path=str(oracle_tasks), include_defaults=False)
+    mc, roll = [n for n in ORACLE if "bpb" not in n], [n for n in ORACLE if "bpb" in n]
+    ours = evaluate(tiny_model, tasks=mc, include_path=oracle_tasks, limit=LIMIT, batch_size=8, log_samples=True, device="cpu")
+    lm = HFLM(pretrained=str(tiny_model), batch_size=8, device="cpu", dtype="float32")
+    theirs = simple_evaluate(model=lm, tasks=mc, num_fewshot=0, limit=LIMIT, log_samples=True, bootstrap_iters=10, task_manager=tm)
+    # rolling windows of 64 tokens, so that FLORES sentences span several
+    ours_r = evaluate(tiny_model, tasks=roll, include_path=oracle_tasks, limit=LIMIT, batch_size=8, log_samples=True,
+                      device="cpu", max_length=64)
+    lm = HFLM(pretrained=str(tiny_model), batch_size=8, device="cpu", dtype="float32", max_length=64)
+    theirs_r = simple_evaluate(model=lm, tasks=roll, num_fewshot=0, limit=LIMIT, bootstrap_iters=0, task_manager=tm)
+    ours["results"].update(ours_r["results"]); theirs["results"].update(theirs_r["results"])
+    return ours, theirs
+
+
+@pytest.mark.parametrize("task", ["o_tqa_mc1_eu", "o_xnli_eu", "o_bl2mp", "o_tqa_mc2_es"])
+def test_multiple_choice_agrees_with_lm_eval(both, task):
+    ours, theirs = both
+    mine = ours["results"][task]
+    ref = sorted(theirs["samples"][task], key=lambda s: s["doc_id"])
+    assert mine["n"] == len(ref) == LIMIT
+    assert ours["engine"]["packed"] is True
+    for s, r in zip(mine["samples"], ref):
+        lls = [x[0][0] for x in r["resps"]]       # resps: [[(loglikelihood, is_greedy)], ...]
+        assert len(s["lls"]) == len(lls)
+        assert s["pred"] == max(range(len(lls)), key=lambda i: (lls[i], -i))          # same choice picked
+        assert max(abs(a - b) for a, b in zip(s["lls"], lls)) < 1e-3                      # same numbers (float32)
+        for m in ("acc", "acc_norm"):
+            if m in r and "mc2" in task: assert s[m] == pytest.approx(r[m], rel=1e-4)           # a probability (mc2)
+            elif m in r: assert s[m] == r[m], (task, s["doc_id"], m)                            # 0 or 1: exactly
+    for m in ("acc", "acc_norm"):
+        key = f"{m},none"
+        if key in theirs["results"][task]:
+            tol = 1e-6 if "mc2" in task else 1e-12
+            assert mine["metrics"][m] == pytest.approx(theirs["results"][task][key], abs=tol)
+            assert mine["metrics"][f"{m}_stderr"] == pytest.approx(theirs["results"][task][f"{m}_stderr,none"], rel=1e-4)
+
+
+def test_bits_per_byte_agrees_with_lm_eval(both, tiny_model, shared_data):
+    from spanish_llm.evaluation import bits_per_byte
+    ours, theirs = both
+    mine, ref = ours["results"]["o_flores_bpb_eu"]["metrics"], theirs["results"]["o_flores_bpb_eu"]
+    assert max(s["n_tokens"] for s in ours["results"]["o_flores_bpb_eu"]["samples"]) > 64 * 2   # some span three windows
+    for m in ("bits_per_byte", "word_perplexity", "byte_perplexity"):
+        assert mine[m] == pytest.approx(ref[f"{m},none"], abs=1e-6, rel=1e-6), m
+    # the parallel-set API gives the same number on the same sentences
+    bpb = bits_per_byte(tiny_model, parallel={"eu": shared_data/"parallel/flores200-dev/eus_Latn.dev.gz"}, limit=LIMIT, device="cpu", max_length=64)
+    assert bpb["eu"]["bits_per_byte"] == pytest.approx(mine["bits_per_byte"], abs=1e-6)
+
+
+def test_results_record_provenance(both):
+    ours, _ = both
+    assert {"batch_size", "dtype", "device", "packed"} <= set(ours["engine"])
+    assert len(ours["model"]["fingerprint"]) == 16 and ours["environment"]["packages"]["torch"]
+    r = ours["results"]["o_xnli_eu"]
+    assert r["lang"] == "eu" and r["counts"]["choices"] == 3 * LIMIT and len(r["data_fingerprint"]) == 16
+
+
+def test_cli_end_to_end(run_cli, tiny_model, tmp_path, shared_data):
+    out = tmp_path/"res/results.json"
+    r = run_cli("eval", "--model", tiny_model, "--tasks", "truthfulqa_mc1,bl2mp", "--limit", "6", "--batch-size", "4",
+                "--out", out, "--log-samples", "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(out.read_text())
+    assert sorted(r_["lang"] for r_ in res["results"].values()) == ["ca", "en", "es", "eu", "eu", "gl"]
+    assert all(len(v["samples"]) == 6 for v in res["results"].values())
+    table = out.with_suffix(".md").read_text()
+    assert "| task | es | ca | eu | gl | en |" in table and "bl2mp" in table
+    assert out.with_suffix(".html").stat().st_size > 1000
+    # the same folder evaluated twice with the same batch size gives identical numbers
+    out2 = tmp_path/"again.json"
+    assert run_cli("eval", "--model", tiny_model, "--tasks", "bl2mp", "--limit", "6", "--batch-size", "4", "--out", out2,
+                   "--device", "cpu").returncode == 0
+    assert json.loads(out2.read_text())["results"]["bl2mp"]["metrics"] == res["results"]["bl2mp"]["metrics"]
+
+
+def test_bad_input(run_cli, tiny_model, tmp_path, shared_data):
+    out = tmp_path/"r.json"
+    assert_one_line_error(run_cli("eval", "--model", tiny_model, "--tasks", "truthfulqa_mc3", "--out", out),
+                          "unknown task 'truthfulqa_mc3'", "truthfulqa_mc1")
+    tasks = tmp_path/"tasks"; tasks.mkdir()
+    (tasks/"d.jsonl").write_text('{"q": "Zer?", "a": "bai", "b": "ez", "t": 0}\n{"q": "Nor?", "a": "ni", "b": "zu", "t": 7}\n')
+    base = "dataset_path: json\ndataset_kwargs: {data_files: {test: d.jsonl}}\ntest_split: test\ndoc_to_choice: '{{[a, b]}}'\n"
+    (tasks/"typo.yaml").write_text("task: typo\n" + base + "doc_to_txt: '{{q}}'\ndoc_to_target: t\n")
+    (tasks/"tmpl.yaml").write_text("task: tmpl\n" + base + "doc_to_text: '{{question}}'\ndoc_to_target: 0\n")
+    (tasks/"target.yaml").write_text("task: target\n" + base + "doc_to_text: '{{q}}'\ndoc_to_target: t\n")
+    (tasks/"good.yaml").write_text("task: good\n" + base + "doc_to_text: '{{q}}'\ndoc_to_target: 0\n")
+    (tasks/"e.jsonl").write_text("")
+    (tasks/"empty.yaml").write_text("task: empty\n" + base.replace("d.jsonl", "e.jsonl") + "doc_to_text: '{{q}}'\ndoc_to_target: 0\n")
+    inc = ("--include-path", tasks)
+    assert_one_line_error(run_cli("eval", "--model", tiny_model, "--tasks", "typo", *inc, "--out", out), "typo.yaml", "doc_to_txt", "doc_to_text")
+    (tasks/"typo.yaml").unlink()
+    assert_one_line_error(run_cli("eval", "--model", tiny_model, "--tasks", "good,tmpl", *inc, "--out", out, "--device", "cpu"),
+                          "tmpl.yaml", "doc_to_text failed on document 0", "question")
+    kept = json.loads(out.read_text())
+    assert list(kept["results"]) == ["good"] and "tmpl" in kept["errors"]          # results already written are kept
+    assert_one_line_error(run_cli("eval", "--model", tiny_model, "--tasks", "target", *inc, "--out", tmp_path/"t.json"),
+                          "target 7 of document 1 is not one of its 2 choices")
+    assert_one_line_error(run_cli("eval", "--model", tiny_model, "--tasks", "empty", *inc, "--out", tmp_path/"e.json"), "empty")
+    notok = tmp_path/"notok"; notok.mkdir()
+    for f in ("config.json", "model.safetensors"): shutil.copy(tiny_model/f, notok/f)
+    assert_one_line_error(run_cli("eval", "--model", notok, "--tasks", "bl2mp", "--out", tmp_path/"n.json"), "no tokenizer")
+
+
+def test_few_shot_agrees_with_lm_eval(tiny_model, oracle_tasks):
+    "2-shot, examples taken in order from the evaluated split (never the document itself): same contexts, same scores."
+    from spanish_llm.evaluation import evaluate
+    from lm_eval import simple_evaluate
+    from lm_eval.models.huggingface import HFLM
+    from lm_eval.tasks import TaskManager
+    y = (oracle_tasks/"o_tqa_mc1_eu.yaml").read_text().replace("task: o_tqa_mc1_eu", "task: o_tqa_fs")
+    (oracle_tasks/"o_tqa_fs.yaml").write_text(y + "fewshot_split: validation\nfewshot_config: {sampler: first_n}\n")
+    ours = evaluate(tiny_model, tasks="o_tqa_fs", include_path=oracle_tasks, limit=12, num_fewshot=2, log_samples=True, device="cpu")
+    theirs = simple_evaluate(model=HFLM(pretrained=str(tiny_model), batch_size=8, device="cpu", dtype="float32"), tasks=["o_tqa_fs"],
+                             num_fewshot=2, limit=12, log_samples=True, bootstrap_iters=0,
+                             task_manager=TaskManager(include_path=str(oracle_tasks), include_defaults=False))
+    ref = sorted(theirs["samples"]["o_tqa_fs"], key=lambda s: s["doc_id"])
+    for s, r in zip(ours["results"]["o_tqa_fs"]["samples"], ref):
+        assert max(abs(a - b[0][0]) for a, b in zip(s["lls"], r["resps"])) < 1e-3
+        assert s["acc"] == r["acc"] and s["acc_norm"] == r["acc_norm"]
