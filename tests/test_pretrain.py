@@ -21,7 +21,7 @@ def tokens(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def config(tokens, tmp_path_factory) -> Path:
     "A tiny run: 2-layer model, 32-token sequences, 4 sequences per step, checkpoint every 10 steps."
-    cfg = dict(model=dict(size="tiny", overrides=dict(hidden_size=32, intermediate_size=64, num_attention_heads=2)),
+    cfg = dict(model=dict(size="tiny", overrides=dict(hidden_size=32, intermediate_size=64, num_attention_heads=2, num_hidden_layers=2)),
                data=dict(tokens=str(tokens), alpha=0.5), optim=dict(lr=3e-3, warmup_steps=5),
                steps=120, batch_size=4, micro_batch_size=2, log_every=1, eval_every=40, eval_batches=1,
                save_every=10, keep_last=3, threads=1, seed=7)
@@ -96,6 +96,8 @@ def test_loss_falls_and_run_is_complete(reference):
     ck = sorted(p.name for p in reference.glob("ckpt-*"))
     assert ck == ["ckpt-100", "ckpt-110", "ckpt-120"] and (reference/"latest").read_text().strip() == "ckpt-120"
     from transformers import AutoModelForCausalLM
+    try: import spanish_llm.model     # registers the SpanishLLM architecture with the Auto classes
+    except ImportError: pass
     m = AutoModelForCausalLM.from_pretrained(reference/"ckpt-120")
     assert m.config.hidden_size == 32
     run = json.loads((reference/"run.json").read_text())
