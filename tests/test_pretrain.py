@@ -91,7 +91,7 @@ def test_loss_falls_and_run_is_complete(reference):
     assert set(tr["tokens"]) == {"ca", "en", "es", "eu", "gl"} and all(v > 0 for v in tr["tokens"].values())
     val = [r["val"] for r in recs if "val" in r]
     assert len(val) == 3 and set(val[-1]) == {"ca", "en", "es", "eu", "gl"}
-    assert all(v["loss"] < math.log(256) - 1.5 for v in val[-1].values())   # far below an untrained model's ln(vocab)
+    assert all(v["loss"] < losses[0] - 1.0 for v in val[-1].values())   # far below the untrained model's loss
     assert all(0 < v["bpb"] < 10 for v in val[-1].values())
     ck = sorted(p.name for p in reference.glob("ckpt-*"))
     assert ck == ["ckpt-100", "ckpt-110", "ckpt-120"] and (reference/"latest").read_text().strip() == "ckpt-120"
