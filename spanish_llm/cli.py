@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("spanish_llm.model:export_cli", "Export a model checkpoint to another format (llama)."),
     "generate": ("spanish_llm.model:generate_cli", "Continue a prompt with a model, streaming the text."),
     "eval": ("spanish_llm.evaluation:eval_cli", "Evaluate models: multiple-choice tasks (lm-eval YAML) and bits per byte."),
+    "data": ("spanish_llm.data:data_cli", "Tokenize and pack corpora into memory-mapped training shards."),
+    "pretrain": ("spanish_llm.train:pretrain_cli", "Pretrain a language model (CPU, GPU, DDP/FSDP through accelerate)."),
 }
 
 class LazyGroup(click.Group):

@@ -1,0 +1,192 @@
+"""Pretraining: the loss falls, resume is exact after SIGKILL, SIGTERM stops cleanly, 2 processes match 1, bad input is named."""
+import json, math, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+import yaml
+from conftest import ROOT, assert_one_line_error
+from spanish_llm.core import sample_dir
+from spanish_llm.data import DataConfig, prepare_tokens, train_tiny_tokenizer
+
+CORPUS = str(sample_dir()/"corpus")
+
+
+@pytest.fixture(scope="module")
+def tokens(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("pretrain")
+    tok = train_tiny_tokenizer(sorted(Path(CORPUS).glob("*.txt")), d/"tok", 256)
+    prepare_tokens(DataConfig(corpus=[CORPUS], tokenizer=str(tok), seq_len=32, val_fraction=0.05), d/"tokens")
+    return d/"tokens"
+
+
+@pytest.fixture(scope="module")
+def config(tokens, tmp_path_factory) -> Path:
+    "A tiny run: 2-layer model, 32-token sequences, 4 sequences per step, checkpoint every 10 steps."
+    cfg = dict(model=dict(size="tiny", overrides=dict(hidden_size=32, intermediate_size=64, num_attention_heads=2, num_hidden_layers=2)),
+               data=dict(tokens=str(tokens), alpha=0.5), optim=dict(lr=3e-3, warmup_steps=5),
+               steps=120, batch_size=4, micro_batch_size=2, log_every=1, eval_every=40, eval_batches=1,
+               save_every=10, keep_last=3, threads=1, seed=7)
+    p = tmp_path_factory.mktemp("cfg")/"tiny.yaml"
+    p.write_text(yaml.safe_dump(cfg))
+    return p
+
+
+def _env():
+    e = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), SPANISH_LLM_PROGRESS="0")
+    return e
+
+
+def _start(config, out, *args):
+    return subprocess.Popen([sys.executable, "-m", "spanish_llm", "pretrain", "--config", str(config), "--out", str(out), *args],
+                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _steps_logged(out: Path) -> int:
+    f = out/"metrics.jsonl"
+    if not f.is_file(): return 0
+    lines = [l for l in f.read_text().splitlines() if l.strip()]
+    try: return max((json.loads(l)["step"] for l in lines), default=0)
+    except json.JSONDecodeError: return 0    # a line being written
+
+
+def _wait_for_step(p, out, step, timeout=120):
+    t0 = time.time()
+    while _steps_logged(out) < step:
+        assert p.poll() is None, f"run ended before step {step}: {p.communicate()[1][-2000:]}"
+        assert time.time() - t0 < timeout, "run too slow"
+        time.sleep(0.005)
+
+
+def _weights(ckpt: Path) -> dict:
+    from safetensors.torch import load_file
+    return load_file(ckpt/"model.safetensors")
+
+
+def _same(a: dict, b: dict) -> bool:
+    import torch
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _train_losses(out: Path) -> list[float]:
+    return [r["loss"] for r in map(json.loads, (out/"metrics.jsonl").read_text().splitlines()) if "loss" in r]
+
+
+@pytest.fixture(scope="module")
+def reference(config, tmp_path_factory) -> Path:
+    "The same run, never interrupted."
+    out = tmp_path_factory.mktemp("ref")/"run"
+    p = _start(config, out)
+    _, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err
+    return out
+
+
+def test_loss_falls_and_run_is_complete(reference):
+    losses = _train_losses(reference)
+    assert len(losses) == 120
+    first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
+    assert last < first - 0.5, (first, last)
+    recs = [json.loads(l) for l in (reference/"metrics.jsonl").read_text().splitlines()]
+    tr = [r for r in recs if "loss" in r][-1]
+    assert {"loss", "lr", "grad_norm", "tokens_per_s", "mfu", "tokens"} <= set(tr)
+    assert set(tr["tokens"]) == {"ca", "en", "es", "eu", "gl"} and all(v > 0 for v in tr["tokens"].values())
+    val = [r["val"] for r in recs if "val" in r]
+    assert len(val) == 3 and set(val[-1]) == {"ca", "en", "es", "eu", "gl"}
+    assert all(v["loss"] < losses[0] - 1.0 for v in val[-1].values())   # far below the untrained model's loss
+    assert all(0 < v["bpb"] < 10 for v in val[-1].values())
+    ck = sorted(p.name for p in reference.glob("ckpt-*"))
+    assert ck == ["ckpt-100", "ckpt-110", "ckpt-120"] and (reference/"latest").read_text().strip() == "ckpt-120"
+    from transformers import AutoModelForCausalLM
+    try: import spanish_llm.model     # registers the SpanishLLM architecture with the Auto classes
+    except ImportError: pass
+    m = AutoModelForCausalLM.from_pretrained(reference/"ckpt-120")
+    assert m.config.hidden_size == 32
+    run = json.loads((reference/"run.json").read_text())
+    assert run["tokens"]["tokenizer"]["fingerprint"] and run["environment"]["git"]
+    import torch
+    st = torch.load(reference/"ckpt-120"/"training_state.pt", weights_only=True)
+    assert st["step"] == 120 and set(st["data"]["drawn"]) == {"ca", "en", "es", "eu", "gl"}
+    assert sum(st["data"]["drawn"].values()) == 120 * 4
+
+
+def test_sigkill_then_resume_is_bit_identical(config, reference, tmp_path):
+    out = tmp_path/"run"
+    p = _start(config, out)
+    _wait_for_step(p, out, 47)
+    p.send_signal(signal.SIGKILL); p.wait()
+    assert p.returncode == -signal.SIGKILL
+    r = _start(config, out, "--resume")
+    _, err = r.communicate(timeout=600)
+    assert r.returncode == 0, err
+    assert "resuming from" in err
+    assert _same(_weights(out/"ckpt-120"), _weights(reference/"ckpt-120"))
+    assert _train_losses(out) == _train_losses(reference)       # metrics of the lost steps are replaced, not repeated
+
+
+def test_sigterm_saves_and_exits_cleanly_then_resumes_exactly(config, reference, tmp_path):
+    out = tmp_path/"run"
+    p = _start(config, out)
+    _wait_for_step(p, out, 33)
+    p.send_signal(signal.SIGTERM)
+    o, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    assert "stopped by SIGTERM" in o, o
+    step = json.loads((out/"summary.json").read_text())["steps"]
+    assert 33 <= step < 120 and (out/"latest").read_text().strip() == f"ckpt-{step}"
+    from spanish_llm.train import verify_checkpoint
+    assert verify_checkpoint(out/f"ckpt-{step}") is None
+    r = _start(config, out, "--resume")
+    _, err = r.communicate(timeout=600)
+    assert r.returncode == 0, err
+    assert _same(_weights(out/"ckpt-120"), _weights(reference/"ckpt-120"))
+
+
+def test_corrupt_checkpoint_falls_back_to_previous(config, reference, tmp_path):
+    import shutil
+    out = tmp_path/"run"
+    shutil.copytree(reference, out)
+    shutil.rmtree(out/"ckpt-120")
+    bad = out/"ckpt-110"/"model.safetensors"
+    with open(bad, "r+b") as f: f.truncate(bad.stat().st_size // 2)       # a partial write
+    r = _start(config, out, "--resume")
+    _, err = r.communicate(timeout=600)
+    assert r.returncode == 0, err
+    assert "ckpt-110/model.safetensors: corrupt or partial" in err and "falling back to ckpt-100" in err, err
+    assert _same(_weights(out/"ckpt-120"), _weights(reference/"ckpt-120"))
+    # nothing intact left: a one-line error naming the damaged file, nothing deleted
+    for ck in out.glob("ckpt-*"):
+        with open(ck/"training_state.pt", "ab") as f: f.write(b"x")
+    before = sorted(p.name for p in out.iterdir())
+    r = subprocess.run([sys.executable, "-m", "spanish_llm", "pretrain", "--config", str(config), "--out", str(out), "--resume"],
+                       env=_env(), capture_output=True, text=True, timeout=600)
+    assert_one_line_error(r, "ckpt-120/training_state.pt", "no intact checkpoint")
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_two_processes_follow_the_single_process_curve(config, reference, tmp_path):
+    out = tmp_path/"ddp"
+    # torch's launcher (what `accelerate launch` runs on GPUs); on CPU the processes talk through gloo
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "spanish_llm", "pretrain", "--config", str(config),
+           "--out", str(out), "--set", "save_every=1000"]
+    r = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((out/"summary.json").read_text())["world_size"] == 2
+    two, one = _train_losses(out), _train_losses(reference)
+    assert len(two) == len(one) == 120
+    assert max(abs(a - b) for a, b in zip(one, two)) < 1e-3, max(zip(one, two), key=lambda p: abs(p[0] - p[1]))
+    import torch
+    w1, w2 = _weights(reference/"ckpt-120"), _weights(out/"ckpt-120")
+    assert all(torch.allclose(w1[k], w2[k], atol=1e-3) for k in w1)
+
+
+def test_bad_input(config, reference, tmp_path, run_cli):
+    # an output folder holding a run is refused without --resume; a different model config is refused on resume
+    assert_one_line_error(run_cli("pretrain", "--config", config, "--out", reference), "already holds a run", "--resume")
+    assert_one_line_error(run_cli("pretrain", "--config", config, "--out", reference, "--resume",
+                                  "--set", "model.overrides.hidden_size=64"), "different model config", "--force")
+    assert_one_line_error(run_cli("pretrain", "--config", config, "--out", tmp_path/"x", "--set", "optim.warmup_step=3"),
+                          "warmup_step", "did you mean 'warmup_steps'")
+    assert_one_line_error(run_cli("pretrain", "--config", config, "--out", tmp_path/"y", "--set", "data.tokens=null",
+                                  "--set", f"data.corpus=[{CORPUS}]", "--set", f"data.tokenizer={tmp_path/'notok'}"),
+                          "notok", "tokenizer not found")
+    assert_one_line_error(run_cli("pretrain", "--config", tmp_path/"missing.yaml", "--out", tmp_path/"z"), "missing.yaml", "not found")
