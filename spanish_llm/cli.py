@@ -16,6 +16,7 @@ __all__ = ['COMMANDS', 'LazyGroup', 'cli', 'main']
 # %% ../nbs/api/99_cli.ipynb #87c24273
 COMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("spanish_llm.corpus:corpus_cli", "Read, clean, identify, deduplicate and describe corpora."),
+    "experiment": ("spanish_llm.experiments:experiment_cli", "Run notebooks as experiments into run folders; list, show, compare, sweep."),
 }
 
 class LazyGroup(click.Group):
