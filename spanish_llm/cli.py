@@ -17,6 +17,7 @@ __all__ = ['COMMANDS', 'LazyGroup', 'cli', 'main']
 COMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("spanish_llm.corpus:corpus_cli", "Read, clean, identify, deduplicate and describe corpora."),
     "experiment": ("spanish_llm.experiments:experiment_cli", "Run notebooks as experiments into run folders; list, show, compare, sweep."),
+    "speedrun": ("spanish_llm.speedrun:speedrun_cli", "The main job: corpus, tokenizer, pretraining, evaluation and a report card, as one experiment."),
 }
 
 class LazyGroup(click.Group):
