@@ -225,6 +225,16 @@ def _free_port():
     with socket.socket() as s: s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
 
 
+def _slurmstepd_pids() -> set[int]:
+    out = set()
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if (p/"comm").read_text().strip() == "slurmstepd": out.add(int(p.name))
+            except OSError: pass
+    return out
+
+
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
     "A one-node Slurm cluster (munged, slurmctld, slurmd) with its own config in tmp; yields the environment."
@@ -279,12 +289,23 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
         else:
             logs = "".join(p.read_text()[-1500:] for p in [d/"slurmctld.log", d/"slurmd.log"] if p.exists())
             pytest.fail(f"the test Slurm cluster did not come up: {r.stdout} {r.stderr}\n{logs}")
+        before = _slurmstepd_pids()
         yield dict(SLURM_CONF=str(conf))
     finally:
+        # let the jobs leave the queue (their steps end cleanly while slurmd is still up), then stop the daemons
+        for _ in range(60):
+            r = subprocess.run(["squeue", "-h"], capture_output=True, text=True, env=env)
+            if r.returncode != 0 or not r.stdout.strip(): break
+            time.sleep(0.5)
+        else:
+            subprocess.run(["scancel", "--user", user], env=env, capture_output=True); time.sleep(2)
         for pf in reversed(pids):
             try: os.kill(int(pf.read_text().split()[0]), signal.SIGTERM)
             except (OSError, ValueError): pass
         time.sleep(0.5)
+        for pid in _slurmstepd_pids() - before if "before" in locals() else ():   # step daemons of our jobs, if any are left
+            try: os.kill(pid, signal.SIGKILL)
+            except OSError: pass
 
 
 def test_sweep_on_real_slurm(slurm, tmp_path, run_cli):
