@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("spanish_llm.evaluation:eval_cli", "Evaluate models: multiple-choice tasks (lm-eval YAML) and bits per byte."),
     "data": ("spanish_llm.data:data_cli", "Tokenize and pack corpora into memory-mapped training shards."),
     "pretrain": ("spanish_llm.train:pretrain_cli", "Pretrain a language model (CPU, GPU, DDP/FSDP through accelerate)."),
+    "experiment": ("spanish_llm.experiments:experiment_cli", "Run notebooks as experiments into run folders; list, show, compare, sweep."),
+    "speedrun": ("spanish_llm.speedrun:speedrun_cli", "The main job: corpus, tokenizer, pretraining, evaluation and a report card, as one experiment."),
 }
 
 class LazyGroup(click.Group):
