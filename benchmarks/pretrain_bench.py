@@ -48,8 +48,8 @@ def tokenizer_dir(tmp: Path) -> Path:
         tk.decoder = decoders.ByteLevel()
         PreTrainedTokenizerFast(tokenizer_object=tk, eos_token="<|endoftext|>").save_pretrained(str(out))
         return out
-    from spanish_llm.data import train_tiny_tokenizer
-    return train_tiny_tokenizer(sorted((sample_dir()/"corpus").glob("*.txt")), out, 8000)
+    from spanish_llm.tokenizer import TokenizerConfig, train_tokenizer
+    return train_tokenizer([sample_dir()/"corpus"], TokenizerConfig(vocab_size=8000), out)
 
 
 def bench_tokenize(tmp: Path, n_docs: int, repeats: int = 5) -> dict:
@@ -87,11 +87,12 @@ def bench_tokenize(tmp: Path, n_docs: int, repeats: int = 5) -> dict:
 def bench_train(tmp: Path, steps: int, threads: int) -> dict:
     import torch
     from spanish_llm.core import config_from_dict, set_seed
-    from spanish_llm.data import DataConfig, get_batch, open_mixture, prepare_tokens, train_tiny_tokenizer
+    from spanish_llm.data import DataConfig, get_batch, open_mixture, prepare_tokens
+    from spanish_llm.tokenizer import TokenizerConfig, train_tokenizer
     from spanish_llm.core import sample_dir
     from spanish_llm.train import PretrainConfig, build_model, param_groups, pretrain
     torch.set_num_threads(threads)
-    tok = train_tiny_tokenizer(sorted((sample_dir()/"corpus").glob("*.txt")), tmp/"ttok", 2048)
+    tok = train_tokenizer([sample_dir()/"corpus"], TokenizerConfig(vocab_size=2048), tmp/"ttok")
     prepare_tokens(DataConfig(corpus=[str(sample_dir()/"corpus")], tokenizer=str(tok), seq_len=256), tmp/"ttokens")
     model = dict(size="tiny", overrides=dict(hidden_size=256, intermediate_size=768, num_hidden_layers=4, num_attention_heads=4))
     cfg = config_from_dict(PretrainConfig, dict(model=model, data=dict(tokens=str(tmp/"ttokens")), steps=steps,

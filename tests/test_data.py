@@ -6,15 +6,16 @@ import pytest
 from conftest import assert_one_line_error
 from spanish_llm.core import sample_dir
 from spanish_llm.data import (DataConfig, MixtureSampler, TokenShards, load_documents, load_hf_tokenizer,
-                              mixture_weights, open_mixture, prepare_tokens, train_tiny_tokenizer)
+                              mixture_weights, open_mixture, prepare_tokens)
+from spanish_llm.tokenizer import TokenizerConfig, train_tokenizer
 
 CORPUS = str(sample_dir()/"corpus")
 
 
 @pytest.fixture(scope="session")
 def tiny_tok(tmp_path_factory) -> Path:
-    "A 512-token byte-level BPE trained on the bundled sample corpus."
-    return train_tiny_tokenizer(sorted(Path(CORPUS).glob("*.txt")), tmp_path_factory.mktemp("tok")/"tok", 512)
+    "A 512-token tokenizer trained on the bundled sample corpus."
+    return train_tokenizer([CORPUS], TokenizerConfig(vocab_size=512), tmp_path_factory.mktemp("tok")/"tok")
 
 
 @pytest.fixture(scope="session")

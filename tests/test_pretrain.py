@@ -5,7 +5,8 @@ import pytest
 import yaml
 from conftest import ROOT, assert_one_line_error
 from spanish_llm.core import sample_dir
-from spanish_llm.data import DataConfig, prepare_tokens, train_tiny_tokenizer
+from spanish_llm.data import DataConfig, prepare_tokens
+from spanish_llm.tokenizer import TokenizerConfig, train_tokenizer
 
 CORPUS = str(sample_dir()/"corpus")
 
@@ -13,7 +14,7 @@ CORPUS = str(sample_dir()/"corpus")
 @pytest.fixture(scope="module")
 def tokens(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("pretrain")
-    tok = train_tiny_tokenizer(sorted(Path(CORPUS).glob("*.txt")), d/"tok", 256)
+    tok = train_tokenizer([CORPUS], TokenizerConfig(vocab_size=320), d/"tok")
     prepare_tokens(DataConfig(corpus=[CORPUS], tokenizer=str(tok), seq_len=32, val_fraction=0.05), d/"tokens")
     return d/"tokens"
 
@@ -96,8 +97,7 @@ def test_loss_falls_and_run_is_complete(reference):
     ck = sorted(p.name for p in reference.glob("ckpt-*"))
     assert ck == ["ckpt-100", "ckpt-110", "ckpt-120"] and (reference/"latest").read_text().strip() == "ckpt-120"
     from transformers import AutoModelForCausalLM
-    try: import spanish_llm.model     # registers the SpanishLLM architecture with the Auto classes
-    except ImportError: pass
+    import spanish_llm.model     # registers the SpanishLLM architecture with the Auto classes
     m = AutoModelForCausalLM.from_pretrained(reference/"ckpt-120")
     assert m.config.hidden_size == 32
     run = json.loads((reference/"run.json").read_text())
