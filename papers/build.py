@@ -8,7 +8,7 @@ Each notebook runs through `spanish_llm.experiments.run_experiment`, so every fi
 folder with a manifest (commit, versions, data fingerprints, hardware).
 """
 from __future__ import annotations
-import argparse, json, re, shutil, sys
+import argparse, json, os, re, shutil, sys
 from pathlib import Path
 import yaml
 
@@ -54,8 +54,8 @@ def check(name: str) -> list[str]:
     return problems
 
 
-def build(name: str, fast: bool = False, runs_dir: str | None = None) -> list[Path]:
-    "Run the paper's notebooks through the experiment runner; copy each executed notebook into the paper."
+def build(name: str, fast: bool = False, runs_dir: str | None = None, into: Path | None = None) -> list[Path]:
+    "Run the paper's notebooks through the experiment runner; copy each executed notebook into the paper (or `into`)."
     from spanish_llm.experiments import run_experiment
     d = paper_dir(name)
     if problems := check(name): raise SystemExit("error: " + "; ".join(problems))
@@ -63,11 +63,11 @@ def build(name: str, fast: bool = False, runs_dir: str | None = None) -> list[Pa
     for e in spec(d):
         run = Path(run_experiment(ROOT / e["notebook"], {} if fast else e.get("parameters", {}),
                                   runs_dir=runs_dir, name=f"{name}-{Path(e['notebook']).stem}"))
-        executed = next(run.glob("*.ipynb"))
-        dest = d / e["as"]
+        executed = run / "notebook.ipynb"
+        dest = (Path(into) if into else d) / e["as"]
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(executed, dest)
-        print(f"{e['notebook']} -> {run.relative_to(ROOT) if run.is_relative_to(ROOT) else run} -> {dest.relative_to(ROOT)}")
+        print(f"{e['notebook']} -> {run} -> {dest}")
         out.append(dest)
     return out
 
@@ -79,6 +79,7 @@ def main(argv=None):
     ap.add_argument("--fast", action="store_true", help="use the notebooks' default parameters")
     ap.add_argument("--runs-dir", default=None)
     a = ap.parse_args(argv)
+    os.chdir(ROOT)   # the paper's parameters (e.g. ../shared/data/corpus) are relative to the repository root
     for name in a.paper:
         if a.check:
             if problems := check(name): sys.exit("error: " + "; ".join(problems))
