@@ -175,3 +175,30 @@ def test_few_shot_agrees_with_lm_eval(tiny_model, oracle_tasks):
     for s, r in zip(ours["results"]["o_tqa_fs"]["samples"], ref):
         assert max(abs(a - b[0][0]) for a, b in zip(s["lls"], r["resps"])) < 1e-3
         assert s["acc"] == r["acc"] and s["acc_norm"] == r["acc_norm"]
+
+
+def test_every_shipped_task_loads_and_its_functions_resolve():
+    "Hub-only tasks cannot run offline, but their YAML must parse and every `!function` they name must import."
+    from spanish_llm.evaluation import FunctionRef, load_task, task_index
+    index = task_index()
+    tasks = [n for n, e in index.items() if e["kind"] == "task"]
+    assert {"belebele_eus_Latn", "paws_eu", "xstorycloze_eu", "xcopa_eu", "bl2mp"} <= set(index)
+    refs = 0
+    for name in tasks:
+        cfg = load_task(name, index=index)
+        for field in ("process_docs", "process_results", "doc_to_text", "doc_to_choice", "doc_to_target"):
+            f = getattr(cfg, field, None)
+            if isinstance(f, FunctionRef): assert callable(f.resolve()), (name, field); refs += 1
+    assert refs >= 4, refs
+
+
+def test_paws_processing():
+    "IberoBench's PAWS-X document processing: detokenized (es, ca, gl) or not (eu); empty pairs dropped."
+    import datasets
+    from spanish_llm.evaluation import FunctionRef, load_task
+    d = datasets.Dataset.from_list([dict(sentence1="Hola , mundo .", sentence2="Sí , claro", label=1),
+                                    dict(sentence1="", sentence2="x", label=0)])
+    es, eu = load_task("paws_es_spanish_bench").process_docs, load_task("paws_eu").process_docs
+    assert isinstance(es, FunctionRef) and isinstance(eu, FunctionRef)
+    assert es(d)[:]["sentence1"] == ["Hola, mundo"] and es(d)[:]["sentence2"] == ["sí, claro"]
+    assert eu(d)[:]["sentence1"] == ["Hola , mundo "] and eu(d)[:]["sentence2"] == ["sí , claro"]

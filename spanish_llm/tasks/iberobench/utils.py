@@ -1,5 +1,5 @@
-"Document processing for the IberoBench tasks, from lm-evaluation-harness 0.4.13 (spanish_bench, catalan_bench,
-basque_bench and galician_bench utils.py, MIT), without their imports of generation metrics."
+"""Document processing for the IberoBench tasks, after lm-evaluation-harness 0.4.13 (spanish_bench, catalan_bench,
+basque_bench and galician_bench utils.py, MIT), without their imports of generation metrics."""
 import re
 
 
@@ -17,10 +17,12 @@ def lowercase_first_letter(text):
     return text[0].lower() + text[1:]
 
 
-def process_docs_paraphrases(dataset):
+def _paraphrases(dataset, detokenize: bool):
+    "PAWS-X pairs: (optionally detokenized), first sentence without its final punctuation, second one lower-cased."
     def _process_doc(doc):
-        doc["sentence1"] = general_detokenize(doc["sentence1"]).strip()
-        doc["sentence2"] = general_detokenize(doc["sentence2"]).strip()
+        if detokenize:
+            doc["sentence1"] = general_detokenize(doc["sentence1"]).strip()
+            doc["sentence2"] = general_detokenize(doc["sentence2"]).strip()
         # Remove final punctuation mark in the first sentence
         if doc["sentence1"].endswith((".", ",", ";")):
             doc["sentence1"] = doc["sentence1"][:-1]
@@ -33,20 +35,17 @@ def process_docs_paraphrases(dataset):
     ).map(_process_doc)
 
 
+def process_docs_paraphrases(dataset):
+    "spanish_bench's and catalan_bench's PAWS-X: detokenized."
+    return _paraphrases(dataset, detokenize=True)
+
+
 process_docs_paws = process_docs_paraphrases  # galician_bench's copy is the same function
 
 
 def paws_process_docs(dataset):
     "basque_bench's variant: no detokenization."
-    def _process_doc(doc):
-        if doc["sentence1"].endswith((".", ",", ";")):
-            doc["sentence1"] = doc["sentence1"][:-1]
-        doc["sentence2"] = lowercase_first_letter(doc["sentence2"])
-        return doc
-
-    return dataset.filter(
-        lambda doc: doc["sentence1"] not in [None, ""] and doc["sentence2"] not in [None, ""]
-    ).map(_process_doc)
+    return _paraphrases(dataset, detokenize=False)
 
 
 def _lower_choices(dataset):
