@@ -71,6 +71,7 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> list[tuple[str, str]]:
         s = str(p)
         if s.startswith("hf:"):
             if len(s) <= 3: raise SpanishLLMError(f"{s!r}: expected hf:OWNER/NAME[:CONFIG][@SPLIT] or hf:FOLDER")
+            if _is_saved_dataset(Path(s[3:])): out.append(("disk", s[3:])); continue   # save_to_disk output
             out.append(("hf", s)); continue
         path = Path(s)
         if path.is_dir():
@@ -515,6 +516,12 @@ def prepare_corpus(config: PrepareConfig,             # sources and stages
     "Read, clean, identify, deduplicate and describe a corpus into `out_dir`; return its card."
     import datasets
     if not config.sources: raise SpanishLLMError("sources: the config names no sources; expected a list of {path: ...}")
+    for i, s in enumerate(config.sources):                 # a bad language names its place in the config
+        try: s.lang and lang_code(s.lang)
+        except SpanishLLMError as e: raise SpanishLLMError(f"sources[{i}].lang: {e}") from None
+    for i, l in enumerate(config.langid.langs if config.langid.enabled else []):
+        try: lang_code(l)
+        except SpanishLLMError as e: raise SpanishLLMError(f"langid.langs[{i}]: {e}") from None
     streams = [read_corpus(s.path, lang=s.lang, text_field=s.text_field, mode=s.mode, errors=config.errors)
                for s in config.sources]                     # checks every path before anything is written
     counts, stats = collections.Counter(), CorpusStats()
@@ -563,6 +570,10 @@ def corpus_cli():
 def stats_cmd(paths, lang, text_field, mode, errors, threshold, json_path):
     "Documents, characters, bytes and words per language of a corpus (by default the bundled sample corpus)."
     paths = paths or (str(sample_dir()/"corpus"),)
+    if json_path and Path(json_path).is_dir():             # fail before reading, not after
+        raise SpanishLLMError(f"--json {json_path}: is a folder; expected the path of a JSON file to write")
+    try: lang and lang_code(lang)
+    except SpanishLLMError as e: raise SpanishLLMError(f"--lang: {e}") from None
     docs = read_corpus(paths, lang=lang, text_field=text_field, mode=mode, errors=errors)
     counts = collections.Counter()
     docs = identify_documents(progress(docs, desc="stats", unit="doc"), threshold, "keep", counts=counts)
