@@ -80,7 +80,9 @@ class TokenizerConfig:
             raise SpanishLLMError(f"sample_bytes {self.sample_bytes}: expected a positive number of bytes or None")
         if self.min_frequency < 1: raise SpanishLLMError(f"min_frequency {self.min_frequency}: expected >= 1")
         if not self.text_fields: raise SpanishLLMError("text_fields: expected at least one field name")
-        if self.langs is not None: self.langs = [lang_code(l) for l in self.langs]
+        if self.langs is not None:
+            try: self.langs = [lang_code(l) for l in self.langs]
+            except SpanishLLMError as e: raise SpanishLLMError(f"langs: {e}") from None
         return self
 
 # %% ../nbs/api/10_tokenizer.ipynb #b2b7ab5f
@@ -117,7 +119,9 @@ def read_training_corpus(paths: Iterable[str | os.PathLike],   # files, folders,
         info.append(dict(path=str(path), fingerprint=fingerprint_files([path]) if kind == "file" else None,
                          documents=len(docs), bytes=sum(len(d.text.encode("utf-8")) for d in docs), langs=langs))
     if not by_lang:
-        raise SpanishLLMError(f"{', '.join(map(str, paths))}: no documents in the languages {', '.join(cfg.langs or [])}")
+        raise SpanishLLMError(f"{', '.join(map(str, paths))}: " + (f"no documents in the languages {', '.join(cfg.langs)}"
+                              if cfg.langs else "no document has a language (none labelled, in a language folder or "
+                              "identified); expected text in es, ca, eu, gl, en or pt"))
     return by_lang, info
 
 # %% ../nbs/api/10_tokenizer.ipynb #9ed41d2a
