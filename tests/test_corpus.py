@@ -399,3 +399,13 @@ def test_hf_prefix_on_a_saved_dataset(tmp_path):
     datasets.disable_progress_bars()
     datasets.Dataset.from_dict({"text": ["Kaixo mundua.", "Egun on."], "lang": ["eu", "eu"]}).save_to_disk(str(tmp_path/"s"))
     assert [(d.text, d.lang) for d in read_corpus(f"hf:{tmp_path}/s")] == [("Kaixo mundua.", "eu"), ("Egun on.", "eu")]
+
+
+def test_records_labelled_with_bcp47_tags(run_cli, tmp_path):
+    "Datasets often label records 'es-ES', 'ca-ES-valencia', 'eu-ES': they are read, not refused."
+    recs = [("Hola, ¿qué tal?", "es-ES"), ("Bon dia a tothom, com esteu?", "ca-ES-valencia"),
+            ("Kaixo, zer moduz zaudete?", "eu_ES"), ("Bo día a todos, como estades?", "gl-Latn-ES")]
+    (tmp_path/"tags.jsonl").write_text("".join(json.dumps({"text": t, "language": l}) + "\n" for t, l in recs))
+    assert [d.lang for d in read_corpus(tmp_path/"tags.jsonl")] == ["es", "ca", "eu", "gl"]
+    (tmp_path/"bad.jsonl").write_text(json.dumps({"text": "x", "lang": "xx-ES"}) + "\n")
+    assert_one_line_error(run_cli("corpus", "stats", tmp_path/"bad.jsonl"), "bad.jsonl: line 1: field 'lang'", "'xx-ES'")
