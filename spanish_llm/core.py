@@ -77,7 +77,8 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, encoding: str = "ut
     path = Path(path)
     if path.is_dir(): raise SpanishLLMError(f"{path}: is a folder; expected the path of a file to write")
     _make_parent(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try: fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e: raise SpanishLLMError(f"{path}: cannot write the file ({e.strerror or e})") from None
     try:
         os.chmod(tmp, _file_mode(path))        # mkstemp makes 0600 files; give the usual permissions
         with os.fdopen(fd, "wb") as f:
@@ -112,7 +113,8 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False):
     if path.exists() and not (path.is_dir() and not any(path.iterdir())) and not overwrite:
         raise SpanishLLMError(f"{path}: output folder already exists and is not empty; choose another or remove it")
     _make_parent(path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try: tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    except OSError as e: raise SpanishLLMError(f"{path}: cannot create the folder ({e.strerror or e})") from None
     try:
         os.chmod(tmp, _file_mode(path, folder=True))   # mkdtemp makes 0700 folders
         yield tmp
