@@ -378,6 +378,8 @@ def iter_unique(docs: Iterable[Document],                      # documents, in o
     "Stream the documents that are not (near-)duplicates of an earlier one."
     c, counts = config or DedupConfig(), counts if counts is not None else collections.Counter()
     if not 0.0 < c.threshold <= 1.0: raise SpanishLLMError(f"dedup threshold {c.threshold!r}: expected a number in (0, 1]")
+    for k in ("shingle", "batch_size", "num_perm"):     # 0 would make every document a duplicate, or drop them all
+        if getattr(c, k) < 1: raise SpanishLLMError(f"dedup {k} {getattr(c, k)!r}: expected a positive integer")
     seen, lsh, n = set(), None, 0
     if c.near:
         from datasketch import MinHash, MinHashLSH

@@ -409,3 +409,13 @@ def test_records_labelled_with_bcp47_tags(run_cli, tmp_path):
     assert [d.lang for d in read_corpus(tmp_path/"tags.jsonl")] == ["es", "ca", "eu", "gl"]
     (tmp_path/"bad.jsonl").write_text(json.dumps({"text": "x", "lang": "xx-ES"}) + "\n")
     assert_one_line_error(run_cli("corpus", "stats", tmp_path/"bad.jsonl"), "bad.jsonl: line 1: field 'lang'", "'xx-ES'")
+
+
+def test_cli_prepare_degenerate_dedup_settings_are_refused(run_cli, tmp_path):
+    "shingle 0 made every document a near-duplicate of the first (1 kept, silently); batch_size 0 dropped them all."
+    cfg = tmp_path/"c.yaml"
+    cfg.write_text(f"sources:\n  - {{path: {sample_dir()/'corpus'/'eu.txt'}}}\nlangid: {{enabled: false}}\n")
+    for o in ("dedup.shingle=0", "dedup.batch_size=0"):
+        assert_one_line_error(run_cli("corpus", "prepare", "--config", cfg, "--out", tmp_path/"o", o),
+                              o.split("=")[0].replace(".", " "), "expected a positive integer")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
