@@ -79,6 +79,8 @@ class TokenizerConfig:
         if self.sample_bytes is not None and self.sample_bytes <= 0:
             raise SpanishLLMError(f"sample_bytes {self.sample_bytes}: expected a positive number of bytes or None")
         if self.min_frequency < 1: raise SpanishLLMError(f"min_frequency {self.min_frequency}: expected >= 1")
+        if self.max_token_chars is not None and self.max_token_chars < 1:
+            raise SpanishLLMError(f"max_token_chars {self.max_token_chars}: expected a positive number of characters or None")
         if not self.text_fields: raise SpanishLLMError("text_fields: expected at least one field name")
         if self.langs is not None:
             try: self.langs = [lang_code(l) for l in self.langs]
@@ -95,7 +97,8 @@ def _read_source(kind: str, path: str, cfg: TokenizerConfig):
         except SpanishLLMError as e:
             if "no field" not in str(e) and "no column" not in str(e): raise
             err = e
-    raise err
+    raise SpanishLLMError(str(err).replace("choose the text field with text_field= (--text-field)",
+                                           "choose the fields with text_fields (--set 'text_fields=[text, body]')"))
 
 def read_training_corpus(paths: Iterable[str | os.PathLike],   # files, folders, globs, saved datasets
                          cfg: TokenizerConfig | None = None,    # text fields, mode and languages to keep

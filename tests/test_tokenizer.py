@@ -169,13 +169,14 @@ def _files(p: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("case", ["empty", "unreadable", "missing", "vocab", "alpha", "key", "exists", "nocorpus", "langs",
-                                  "nolang"])
+                                  "nolang", "maxchars", "field"])
 def test_cli_train_errors(run_cli, tmp_path, case):
     s = sample_dir()/"corpus/es.txt"
     (tmp_path/"empty.txt").write_text("\n \n")
     (tmp_path/"bad.txt").write_bytes(b"hola \xff\xfe adeu\n")
     (tmp_path/"exists").mkdir(); (tmp_path/"exists/keep.txt").write_text("x")
     (tmp_path/"numbers.txt").write_text("12345\n678 90\n")
+    (tmp_path/"body.jsonl").write_text('{"body": "Kaixo mundua"}\n')
     args, needles = {
         "empty": (["--corpus", tmp_path/"empty.txt"], ["empty.txt", "empty corpus"]),
         "unreadable": (["--corpus", tmp_path/"bad.txt"], ["bad.txt", "UTF-8"]),
@@ -187,6 +188,8 @@ def test_cli_train_errors(run_cli, tmp_path, case):
         "nocorpus": ([], ["no corpus paths"]),
         "langs": (["--corpus", s, "--set", "langs=[eu, klingon]"], ["langs: unknown language 'klingon'"]),
         "nolang": (["--corpus", tmp_path/"numbers.txt"], ["numbers.txt", "no document has a language"]),
+        "maxchars": (["--corpus", s, "--set", "max_token_chars=-1"], ["max_token_chars -1"]),
+        "field": (["--corpus", tmp_path/"body.jsonl"], ["body.jsonl", "no field 'content'", "--set 'text_fields="]),
     }[case]
     out = tmp_path/("exists" if case == "exists" else "out")
     before = _files(tmp_path)
