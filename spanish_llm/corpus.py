@@ -80,6 +80,8 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> list[tuple[str, str]]:
                 d = Path(dirpath)
                 if d != path and _is_saved_dataset(d):
                     out.append(("disk", str(d))); dirnames.clear(); continue
+                if _is_saved_dataset(d/"dataset") and (d/"card.json").is_file():   # a `prepare_corpus` folder:
+                    out.append(("disk", str(d/"dataset"))); dirnames.clear(); continue  # its dataset, not its card
                 dirnames[:] = sorted(n for n in dirnames if not n.startswith("."))
                 out += [("file", str(d/n)) for n in sorted(filenames) if _corpus_file(n)]
         elif path.exists(): out.append(("file", s))

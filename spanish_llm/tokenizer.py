@@ -119,7 +119,7 @@ def read_training_corpus(paths: Iterable[str | os.PathLike],   # files, folders,
             if d.lang is None or (cfg.langs is not None and d.lang not in cfg.langs): continue
             by_lang.setdefault(d.lang, []).append(d.text)
             langs[d.lang] = langs.get(d.lang, 0) + 1
-        info.append(dict(path=str(path), fingerprint=fingerprint_files([path]) if kind == "file" else None,
+        info.append(dict(path=str(path), fingerprint=fingerprint_files([path]) if kind in ("file", "disk") else None,
                          documents=len(docs), bytes=sum(len(d.text.encode("utf-8")) for d in docs), langs=langs))
     if not by_lang:
         raise SpanishLLMError(f"{', '.join(map(str, paths))}: " + (f"no documents in the languages {', '.join(cfg.langs)}"

@@ -340,3 +340,15 @@ def test_sweep_notebook_runs_with_papermill(tmp_path, root, shared_data, monkeyp
                for o in fig_cell["outputs"])
     tbl_cell = next(c for c in out if "#| label: tbl-fertility" in "".join(c["source"]))
     assert "eu/es" in "".join(tbl_cell["outputs"][0]["data"]["text/html"])
+
+
+def test_train_on_a_prepared_corpus_folder(run_cli, tmp_path):
+    "`corpus prepare --out P` then `tokenizer train --corpus P`: the dataset is read (not card.json), and fingerprinted."
+    cfg = tmp_path/"c.yaml"
+    cfg.write_text(f"sources:\n  - {{path: {sample_dir()/'corpus'/'eu.txt'}}}\n  - {{path: {sample_dir()/'corpus'/'gl.txt'}}}\n")
+    run_cli("corpus", "prepare", "--config", cfg, "--out", tmp_path/"prep", check=True)
+    run_cli("tokenizer", "train", "--corpus", tmp_path/"prep", "--vocab-size", 400, "--out", tmp_path/"tok", check=True)
+    rec = json.loads((tmp_path/"tok"/"train_record.json").read_text())
+    (src,) = rec["corpus"]["sources"]
+    assert src["path"] == str(tmp_path/"prep"/"dataset") and src["fingerprint"] and set(src["langs"]) == {"eu", "gl"}
+    assert rec["corpus"]["fingerprint"]
