@@ -419,3 +419,12 @@ def test_cli_prepare_degenerate_dedup_settings_are_refused(run_cli, tmp_path):
         assert_one_line_error(run_cli("corpus", "prepare", "--config", cfg, "--out", tmp_path/"o", o),
                               o.split("=")[0].replace(".", " "), "expected a positive integer")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
+
+
+def test_cli_prepare_degenerate_langid_settings_are_refused(run_cli, tmp_path):
+    "langid.langs=[] crashed inside numpy; a negative max_chars classified all but the last characters."
+    cfg = tmp_path/"c.yaml"
+    cfg.write_text(f"sources:\n  - {{path: {sample_dir()/'corpus'/'eu.txt'}}}\n")
+    for o, needle in (("langid.langs=[]", "expected at least one language"), ("langid.max_chars=-5", "max_chars -5")):
+        assert_one_line_error(run_cli("corpus", "prepare", "--config", cfg, "--out", tmp_path/"o", o), needle)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
