@@ -62,6 +62,8 @@ class SpanishLLMConfig(PretrainedConfig):
             raise SpanishLLMError(f"num_key_value_heads={num_key_value_heads} does not divide num_attention_heads="
                                   f"{num_attention_heads}: expected a divisor of {num_attention_heads}")
         if head_dim % 2: raise SpanishLLMError(f"head_dim={head_dim}: expected an even number (RoPE rotates pairs)")
+        if not rope_theta > 0: raise SpanishLLMError(f"rope_theta={rope_theta!r}: expected a positive RoPE base such as 10000")
+        if not rms_norm_eps > 0: raise SpanishLLMError(f"rms_norm_eps={rms_norm_eps!r}: expected a small positive number such as 1e-5")
         self.vocab_size, self.hidden_size, self.intermediate_size = vocab_size, hidden_size, intermediate_size
         self.num_hidden_layers, self.num_attention_heads = num_hidden_layers, num_attention_heads
         self.num_key_value_heads, self.head_dim = num_key_value_heads, head_dim
@@ -472,6 +474,8 @@ def generation_inputs(model: PreTrainedModel, tokenizer, prompt: str, max_new_to
     if max_new_tokens < 1: raise SpanishLLMError(f"max_new_tokens={max_new_tokens}: expected a positive number of tokens")
     enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=True)
     ids, c = enc["input_ids"], model.config
+    if ids.shape[1] == 0:
+        raise SpanishLLMError("the prompt is empty and the tokenizer adds no BOS token: expected some text to continue")
     if ids.numel() and int(ids.max()) >= c.vocab_size:
         raise SpanishLLMError(f"the prompt has token id {int(ids.max())} but the model's vocab_size is {c.vocab_size}: "
                               "expected the tokenizer the model was trained with")

@@ -158,6 +158,8 @@ def test_bad_inputs(tmp_path):
         small_config(num_attention_heads=5)
     with pytest.raises(SpanishLLMError, match=r"num_key_value_heads=3 does not divide num_attention_heads=4"):
         small_config(num_key_value_heads=3)
+    with pytest.raises(SpanishLLMError, match=r"rope_theta=-1.0: expected a positive"): small_config(rope_theta=-1.0)
+    with pytest.raises(SpanishLLMError, match=r"rms_norm_eps=0: expected a small positive"): small_config(rms_norm_eps=0)
     with pytest.raises(SpanishLLMError, match=r"unknown model size 'medium'.*expected one of tiny, 125m, 350m, 1b, 2b, 7b, 40b"):
         config_for_size("medium", V)
     m = SpanishLLMForCausalLM(small_config())
@@ -235,7 +237,8 @@ def test_cli_generate_bad_settings_fail_before_any_output(run_cli, model_with_to
     cases = [(["--max-new-tokens", "0"], ["max_new_tokens=0", "expected a positive"]),
              (["--max-new-tokens", "62"], ["prompt (3 tokens)", "max_new_tokens=62", "max_position_embeddings=64"]),
              (["--temperature", "-1"], ["temperature=-1.0"]),
-             (["--device", "nonsense"], ["--device 'nonsense'"])]
+             (["--device", "nonsense"], ["--device 'nonsense'"]),
+             (["--prompt", ""], ["the prompt is empty"])]             # a word-level tokenizer adds no BOS
     for extra, needles in cases:
         r = run_cli("generate", "--model", d, "--prompt", "el gato come", *extra)
         assert_one_line_error(r, *needles)
