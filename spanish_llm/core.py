@@ -279,6 +279,9 @@ def config_from_dict(cls, data: dict | None, where: str = "config"):
         if k not in fields:
             raise SpanishLLMError(f"{where}: unknown key {k!r}{closest(k, fields)}; valid keys: {', '.join(fields)}")
     kw = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in data.items()}
+    required = [n for n, f in fields.items() if f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING and n not in kw]
+    if required: raise SpanishLLMError(f"{where}: missing required key {required[0]!r} (it has: {', '.join(data) or 'nothing'})")
     try: return cls(**kw)
     except TypeError as e: raise SpanishLLMError(f"{where}: {e}") from None
 

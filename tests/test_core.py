@@ -27,3 +27,11 @@ def test_overrides_index_lists():
     assert apply_overrides(cfg, ["sources.1.lang=eu"])["sources"] == [{"path": "a"}, {"path": "b", "lang": "eu"}]
     assert apply_overrides(cfg, ["langid.threshold=0.3"])["langid"] == {"threshold": 0.3}
     with pytest.raises(SpanishLLMError, match="expected an index from 0 to 1"): apply_overrides(cfg, ["sources.x.lang=eu"])
+
+
+def test_missing_required_key_is_named(run_cli, tmp_path):
+    "A source without its path: the key is named, not Python's 'missing 1 required positional argument'."
+    from conftest import assert_one_line_error
+    (tmp_path/"c.yaml").write_text("sources:\n  - {lang: eu}\n")
+    assert_one_line_error(run_cli("corpus", "prepare", "--config", tmp_path/"c.yaml", "--out", tmp_path/"o"),
+                          "c.yaml.sources[0]: missing required key 'path' (it has: lang)")
