@@ -340,7 +340,7 @@ def config_for_size(size: str,              # a key of SIZES
                    ) -> SpanishLLMConfig:
     "The configuration of a named size for a vocabulary, with overrides."
     if size not in SIZES:
-        raise SpanishLLMError(f"unknown model size {size!r}{closest(size, SIZES)}: expected one of {', '.join(SIZES)}")
+        raise SpanishLLMError(f"unknown model size {size!r}{closest(str(size).lower(), SIZES)}: expected one of {', '.join(SIZES)}")
     valid = _config_keys()
     for k in overrides:       # PretrainedConfig keeps unknown keys silently: a typo would change nothing
         if k not in valid:

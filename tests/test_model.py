@@ -266,6 +266,8 @@ def test_checkpoint_with_more_layers_than_its_config(run_cli, tmp_path):
 
 
 def test_config_for_size_rejects_unknown_settings():
+    with pytest.raises(SpanishLLMError, match=r"unknown model size '7B' \(did you mean '7b'\?\)"):
+        config_for_size("7B", V)
     with pytest.raises(SpanishLLMError, match=r"unknown model setting 'qk_nrom' \(did you mean 'qk_norm'\?\)"):
         config_for_size("tiny", V, qk_nrom=True)
     assert config_for_size("tiny", V, qk_norm=True, rope_theta=5e5, eos_token_id=2).qk_norm
