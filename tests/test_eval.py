@@ -202,3 +202,32 @@ def test_paws_processing():
     assert isinstance(es, FunctionRef) and isinstance(eu, FunctionRef)
     assert es(d)[:]["sentence1"] == ["Hola, mundo"] and es(d)[:]["sentence2"] == ["sí, claro"]
     assert eu(d)[:]["sentence1"] == ["Hola , mundo "] and eu(d)[:]["sentence2"] == ["sí , claro"]
+
+
+def test_bad_arguments_fail_before_the_model_runs(run_cli, tiny_model, tmp_path):
+    "Each gives one error line naming the value, and no traceback; an empty data file is named as such."
+    out = tmp_path/"r.json"
+    base = ("eval", "--model", tiny_model, "--tasks", "bl2mp", "--limit", "2")
+    assert_one_line_error(run_cli(*base, "--out", out, "--dtype", "float64x"), "dtype 'float64x'", "float32")
+    assert_one_line_error(run_cli(*base, "--out", out, "--device", "cudax"), "device 'cudax'")
+    assert_one_line_error(run_cli(*base, "--out", out, "--num-fewshot", "-1"), "num_fewshot -1")
+    assert_one_line_error(run_cli(*base, "--out", tmp_path), str(tmp_path), "is a folder")
+    assert not out.exists()
+    tasks = tmp_path/"tasks"; tasks.mkdir(); (tasks/"e.jsonl").write_text("")
+    (tasks/"empty.yaml").write_text("task: empty\ndataset_path: json\ndataset_kwargs: {data_files: {test: e.jsonl}}\n"
+                                    "test_split: test\ndoc_to_text: '{{q}}'\ndoc_to_choice: '{{[a, b]}}'\ndoc_to_target: 0\n")
+    line = assert_one_line_error(run_cli("eval", "--model", tiny_model, "--tasks", "empty", "--include-path", tasks, "--out", out),
+                                 "e.jsonl: empty file", "no documents")
+    assert "offline" not in line
+
+
+def test_run_folder_and_tacon(run_cli, tiny_model, tmp_path, shared_data):
+    "A pretraining run's folder evaluates its `latest` checkpoint; the shipped TaCon tasks give bits per byte."
+    run = tmp_path/"run"; shutil.copytree(tiny_model, run/"ckpt-7"); (run/"latest").write_text("ckpt-7")
+    out = tmp_path/"t.json"
+    r = run_cli("eval", "--model", run, "--tasks", "tacon_bpb", "--limit", "3", "--out", out, "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(out.read_text())
+    assert res["model"]["name"] == str(run/"ckpt-7")
+    assert [v["lang"] for v in res["results"].values()] == ["es", "ca", "eu", "gl", "en"]
+    assert all(v["metrics"]["bits_per_byte"] > 0 and v["n"] == 3 for v in res["results"].values())
