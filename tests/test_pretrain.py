@@ -190,3 +190,20 @@ def test_bad_input(config, reference, tmp_path, run_cli):
                                   "--set", f"data.corpus=[{CORPUS}]", "--set", f"data.tokenizer={tmp_path/'notok'}"),
                           "notok", "tokenizer not found")
     assert_one_line_error(run_cli("pretrain", "--config", tmp_path/"missing.yaml", "--out", tmp_path/"z"), "missing.yaml", "not found")
+
+
+def test_failed_start_leaves_nothing_behind(tokens, tmp_path, run_cli):
+    "A run that fails while preparing its data (weights naming a missing language) removes the tokens it made."
+    out = tmp_path/"run"
+    args = ("pretrain", "--config", ROOT/"experiments/configs/cpu-tiny.yaml", "--out", out, "--set", "steps=2",
+            "--set", "tokenizer_train=null", "--set", f"data.tokenizer={tokens/'tokenizer'}", "--set", "data.seq_len=32")
+    assert_one_line_error(run_cli(*args, "--set", "data.weights={es: 1, pt: 1}"), "data.weights", "'pt'")
+    assert not out.exists()
+    out.mkdir(); (out/"notes.txt").write_text("mine")    # a folder the user made is kept, with its files
+    assert_one_line_error(run_cli(*args, "--set", "data.weights={es: 1, pt: 1}"), "already holds")
+    (out/"notes.txt").unlink()
+    assert_one_line_error(run_cli(*args, "--set", "data.weights={es: 1, pt: 1}"), "'pt'")
+    assert out.is_dir() and not any(out.iterdir())
+    r = run_cli(*args, "--set", "data.weights={es: 1, eu: 1}")
+    assert r.returncode == 0, r.stderr
+    assert (out/"summary.json").is_file()
