@@ -103,3 +103,21 @@ def test_evaluate_and_pretrain_notebooks(speedrun_run, tmp_path, run_cli):
     assert [x["step"] for x in recs if x["name"] == "loss"] == [5, 10, 15, 20]
     assert {x["name"] for x in recs} >= {f"val_bpb/{l}" for l in LANGS[:4]}
     assert (pt/"figures"/"loss.json").exists() and (pt/"model"/"metrics.jsonl").exists()
+
+
+def test_mc_step_skips_a_task_the_model_cannot_score(tmp_path, shared_data, capsys):
+    "A task whose choices exceed the model's window (a one-language tokenizer on other languages) is noted, not fatal."
+    import transformers
+    from spanish_llm.core import sample_dir
+    from spanish_llm.tokenizer import TokenizerConfig, train_tokenizer
+    from spanish_llm.speedrun import mc_step, language_table
+    d = train_tokenizer([str(sample_dir()/"corpus")], TokenizerConfig(vocab_size=320), tmp_path/"m")
+    tok = transformers.AutoTokenizer.from_pretrained(d)
+    cfg = transformers.LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                   num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=8)
+    transformers.LlamaForCausalLM(cfg).save_pretrained(d)
+    mc = mc_step(d, d, "bl2mp,xnli_eu", limit=2)
+    assert mc["results"] == {} and sorted(mc["errors"]) == ["bl2mp", "xnli_eu"]
+    assert "context window" in mc["errors"]["bl2mp"]
+    assert "warning: multiple-choice task bl2mp skipped" in capsys.readouterr().err
+    assert language_table(None, None, mc).loc["eu", "mc_accuracy"] is None
