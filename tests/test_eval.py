@@ -224,9 +224,14 @@ def test_bad_arguments_fail_before_the_model_runs(run_cli, tiny_model, tmp_path)
 def test_run_folder_and_tacon(run_cli, tiny_model, tmp_path, shared_data):
     "A pretraining run's folder evaluates its `latest` checkpoint; the shipped TaCon tasks give bits per byte."
     run = tmp_path/"run"; shutil.copytree(tiny_model, run/"ckpt-7"); (run/"latest").write_text("ckpt-7")
-    out = tmp_path/"t.json"
-    r = run_cli("eval", "--model", run, "--tasks", "tacon_bpb", "--limit", "3", "--out", out, "--device", "cpu")
+    out, corpus = tmp_path/"t.json", tmp_path/"eu.txt"
+    corpus.write_text("".join((shared_data/"parallel/tacon/tacon.eng-spa-eus-glg-cat.eus").read_text().splitlines(True)[:3]))
+    r = run_cli("eval", "--model", run, "--tasks", "tacon_bpb", "--limit", "3", "--out", out, "--device", "cpu",
+                "--contamination", corpus)
     assert r.returncode == 0, r.stderr
+    # the Basque lines in the corpus are found (2 of the 3 have 13 words or more), the other languages' are not
+    assert "contamination tacon_bpb_eu: 2 of 2 documents share a 13-gram" in r.stdout
+    assert "contamination tacon_bpb_es: 0 of 2 documents" in r.stdout
     res = json.loads(out.read_text())
     assert res["model"]["name"] == str(run/"ckpt-7")
     assert [v["lang"] for v in res["results"].values()] == ["es", "ca", "eu", "gl", "en"]
