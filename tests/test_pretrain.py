@@ -204,6 +204,13 @@ def test_failed_start_leaves_nothing_behind(tokens, tmp_path, run_cli):
     (out/"notes.txt").unlink()
     assert_one_line_error(run_cli(*args, "--set", "data.weights={es: 1, pt: 1}"), "'pt'")
     assert out.is_dir() and not any(out.iterdir())
+    # a mistyped model size and a zero step count are refused before any data is prepared; an uncreatable folder is named
+    other = tmp_path/"other"
+    assert_one_line_error(run_cli(*args[:4], other, *args[5:], "--set", "model.size=huge"), "unknown model size 'huge'")
+    assert_one_line_error(run_cli(*args[:4], other, *args[5:], "--set", "steps=0"), "steps 0")
+    assert not other.exists()
+    (tmp_path/"file").write_text("x")
+    assert_one_line_error(run_cli(*args[:4], tmp_path/"file"/"run", *args[5:]), "cannot create the run folder")
     r = run_cli(*args, "--set", "data.weights={es: 1, eu: 1}")
     assert r.returncode == 0, r.stderr
     assert (out/"summary.json").is_file()
