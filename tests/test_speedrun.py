@@ -121,3 +121,12 @@ def test_mc_step_skips_a_task_the_model_cannot_score(tmp_path, shared_data, caps
     assert "context window" in mc["errors"]["bl2mp"]
     assert "warning: multiple-choice task bl2mp skipped" in capsys.readouterr().err
     assert language_table(None, None, mc).loc["eu", "mc_accuracy"] is None
+
+
+def test_summary_names_the_languages_validation_covered():
+    "A corpus without es and ca has no four-language validation mean; the summary says what validation did measure."
+    from spanish_llm.speedrun import summary_markdown
+    md = summary_markdown(dict(preset="cpu-tiny", parallel="sample", mean_bpb=4.0, val_mean_bpb=None, target_bpb=3.0,
+                               pretrain=dict(val=dict(eu=dict(bpb=3.249), gl=dict(bpb=2.955)))))
+    assert "no validation during pretraining" not in md
+    assert "eu 3.2490, gl 2.9550" in md and "the corpus has no es, ca" in md
