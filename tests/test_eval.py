@@ -206,19 +206,25 @@ def test_paws_processing():
 
 def test_bad_arguments_fail_before_the_model_runs(run_cli, tiny_model, tmp_path):
     "Each gives one error line naming the value, and no traceback; an empty data file is named as such."
+    from spanish_llm.core import SpanishLLMError, sample_dir
+    from spanish_llm.evaluation import evaluate
+    from spanish_llm.tokenizer import TokenizerConfig, train_tokenizer
     out = tmp_path/"r.json"
-    base = ("eval", "--model", tiny_model, "--tasks", "bl2mp", "--limit", "2")
-    assert_one_line_error(run_cli(*base, "--out", out, "--dtype", "float64x"), "dtype 'float64x'", "float32")
-    assert_one_line_error(run_cli(*base, "--out", out, "--device", "cudax"), "device 'cudax'")
-    assert_one_line_error(run_cli(*base, "--out", out, "--num-fewshot", "-1"), "num_fewshot -1")
-    assert_one_line_error(run_cli(*base, "--out", tmp_path), str(tmp_path), "is a folder")
+    assert_one_line_error(run_cli("eval", "--model", tiny_model, "--tasks", "bl2mp", "--out", out, "--dtype", "float64x"),
+                          "dtype 'float64x'", "float32")
+    for kw, msg in [(dict(device="cudax"), "device 'cudax'"), (dict(num_fewshot=-1), "num_fewshot -1"),
+                    (dict(out=tmp_path), "is a folder")]:
+        with pytest.raises(SpanishLLMError, match=msg): evaluate(tiny_model, tasks="bl2mp", limit=2, **{"out": out, **kw})
     assert not out.exists()
+    big = train_tokenizer([str(sample_dir()/"corpus")], TokenizerConfig(vocab_size=1000), tmp_path/"big")
+    with pytest.raises(SpanishLLMError, match="1,000 tokens, but the model .* embeds only"):
+        evaluate(tiny_model, big, tasks="bl2mp", limit=2)
     tasks = tmp_path/"tasks"; tasks.mkdir(); (tasks/"e.jsonl").write_text("")
     (tasks/"empty.yaml").write_text("task: empty\ndataset_path: json\ndataset_kwargs: {data_files: {test: e.jsonl}}\n"
                                     "test_split: test\ndoc_to_text: '{{q}}'\ndoc_to_choice: '{{[a, b]}}'\ndoc_to_target: 0\n")
-    line = assert_one_line_error(run_cli("eval", "--model", tiny_model, "--tasks", "empty", "--include-path", tasks, "--out", out),
-                                 "e.jsonl: empty file", "no documents")
-    assert "offline" not in line
+    with pytest.raises(SpanishLLMError, match="e.jsonl: empty file; task 'empty' has no documents") as e:
+        evaluate(tiny_model, tasks="empty", include_path=tasks)
+    assert "offline" not in str(e.value)
 
 
 def test_run_folder_and_tacon(run_cli, tiny_model, tmp_path, shared_data):
