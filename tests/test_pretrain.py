@@ -199,11 +199,6 @@ def test_failed_start_leaves_nothing_behind(tokens, tmp_path, run_cli):
             "--set", "tokenizer_train=null", "--set", f"data.tokenizer={tokens/'tokenizer'}", "--set", "data.seq_len=32")
     assert_one_line_error(run_cli(*args, "--set", "data.weights={es: 1, pt: 1}"), "data.weights", "'pt'")
     assert not out.exists()
-    out.mkdir(); (out/"notes.txt").write_text("mine")    # a folder the user made is kept, with its files
-    assert_one_line_error(run_cli(*args, "--set", "data.weights={es: 1, pt: 1}"), "already holds")
-    (out/"notes.txt").unlink()
-    assert_one_line_error(run_cli(*args, "--set", "data.weights={es: 1, pt: 1}"), "'pt'")
-    assert out.is_dir() and not any(out.iterdir())
     # a mistyped model size and a zero step count are refused before any data is prepared; an uncreatable folder is named
     other = tmp_path/"other"
     assert_one_line_error(run_cli(*args[:4], other, *args[5:], "--set", "model.size=huge"), "unknown model size 'huge'")
