@@ -82,10 +82,16 @@ def test_mixture_realized_proportions_match_weights(tokens):
 
 
 def test_data_cli_prepare_and_info(run_cli, tmp_path, tiny_tok):
-    r = run_cli("data", "prepare", "--corpus", str(Path(CORPUS)/"eu.txt"), "--corpus", str(Path(CORPUS)/"gl.txt"),
-                "--tokenizer", tiny_tok, "--seq-len", 32, "--out", tmp_path/"t")
+    two = ("--corpus", str(Path(CORPUS)/"eu.txt"), "--corpus", str(Path(CORPUS)/"gl.txt"), "--tokenizer", tiny_tok, "--seq-len", 32)
+    # a mixture weight for a language the corpus lacks is refused before anything is written
+    assert_one_line_error(run_cli("data", "prepare", *two, "--out", tmp_path/"t", "--set", "weights={eu: 1, es: 1}"),
+                          "data.weights", "'es' has no training tokens")
+    assert not (tmp_path/"t").exists()
+    r = run_cli("data", "prepare", *two, "--out", tmp_path/"t", "--set", "weights={eu: 3, gl: 1}")
     assert r.returncode == 0, r.stderr
     assert "| train | eu |" in r.stdout and "| val | gl |" in r.stdout
+    assert "| 0.750 |" in r.stdout and "| 0.250 |" in r.stdout          # the mixture these weights give
+    assert json.loads((tmp_path/"t"/"index.json").read_text())["mixture"] == {"eu": 0.75, "gl": 0.25}
     r = run_cli("data", "info", tmp_path/"t")
     assert r.returncode == 0 and "| train | gl |" in r.stdout
     assert_one_line_error(run_cli("data", "prepare", "--corpus", CORPUS, "--tokenizer", tiny_tok, "--out", tmp_path/"t"),

@@ -202,3 +202,43 @@ def test_paws_processing():
     assert isinstance(es, FunctionRef) and isinstance(eu, FunctionRef)
     assert es(d)[:]["sentence1"] == ["Hola, mundo"] and es(d)[:]["sentence2"] == ["sí, claro"]
     assert eu(d)[:]["sentence1"] == ["Hola , mundo "] and eu(d)[:]["sentence2"] == ["sí , claro"]
+
+
+def test_bad_arguments_fail_before_the_model_runs(run_cli, tiny_model, tmp_path):
+    "Each gives one error line naming the value, and no traceback; an empty data file is named as such."
+    from spanish_llm.core import SpanishLLMError, sample_dir
+    from spanish_llm.evaluation import evaluate
+    from spanish_llm.tokenizer import TokenizerConfig, train_tokenizer
+    out = tmp_path/"r.json"
+    assert_one_line_error(run_cli("eval", "--model", tiny_model, "--tasks", "bl2mp", "--out", out, "--dtype", "float64x"),
+                          "dtype 'float64x'", "float32")
+    for kw, msg in [(dict(device="cudax"), "device 'cudax'"), (dict(num_fewshot=-1), "num_fewshot -1"),
+                    (dict(out=tmp_path), "is a folder")]:
+        with pytest.raises(SpanishLLMError, match=msg): evaluate(tiny_model, tasks="bl2mp", limit=2, **{"out": out, **kw})
+    assert not out.exists()
+    big = train_tokenizer([str(sample_dir()/"corpus")], TokenizerConfig(vocab_size=1000), tmp_path/"big")
+    with pytest.raises(SpanishLLMError, match="1,000 tokens, but the model .* embeds only"):
+        evaluate(tiny_model, big, tasks="bl2mp", limit=2)
+    tasks = tmp_path/"tasks"; tasks.mkdir(); (tasks/"e.jsonl").write_text("")
+    (tasks/"empty.yaml").write_text("task: empty\ndataset_path: json\ndataset_kwargs: {data_files: {test: e.jsonl}}\n"
+                                    "test_split: test\ndoc_to_text: '{{q}}'\ndoc_to_choice: '{{[a, b]}}'\ndoc_to_target: 0\n")
+    with pytest.raises(SpanishLLMError, match="e.jsonl: empty file; task 'empty' has no documents") as e:
+        evaluate(tiny_model, tasks="empty", include_path=tasks)
+    assert "offline" not in str(e.value)
+
+
+def test_run_folder_and_tacon(run_cli, tiny_model, tmp_path, shared_data):
+    "A pretraining run's folder evaluates its `latest` checkpoint; the shipped TaCon tasks give bits per byte."
+    run = tmp_path/"run"; shutil.copytree(tiny_model, run/"ckpt-7"); (run/"latest").write_text("ckpt-7")
+    out, corpus = tmp_path/"t.json", tmp_path/"eu.txt"
+    corpus.write_text("".join((shared_data/"parallel/tacon/tacon.eng-spa-eus-glg-cat.eus").read_text().splitlines(True)[:3]))
+    r = run_cli("eval", "--model", run, "--tasks", "tacon_bpb", "--limit", "3", "--out", out, "--device", "cpu",
+                "--contamination", corpus)
+    assert r.returncode == 0, r.stderr
+    # the Basque lines in the corpus are found (2 of the 3 have 13 words or more), the other languages' are not
+    assert "contamination tacon_bpb_eu: 2 of 2 documents share a 13-gram" in r.stdout
+    assert "contamination tacon_bpb_es: 0 of 2 documents" in r.stdout
+    res = json.loads(out.read_text())
+    assert res["model"]["name"] == str(run/"ckpt-7")
+    assert [v["lang"] for v in res["results"].values()] == ["es", "ca", "eu", "gl", "en"]
+    assert all(v["metrics"]["bits_per_byte"] > 0 and v["n"] == 3 for v in res["results"].values())

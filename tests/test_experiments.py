@@ -134,6 +134,9 @@ def test_failed_run_kept_and_others_untouched(good_run, run_cli):
     # list and show see both
     r = run_cli("experiment", "list", "--runs-dir", runs, check=True)
     assert folder.name in r.stdout and bad.name in r.stdout and "failed" in r.stdout
+    assert "fail_at=2" in r.stdout                                     # with the parameters each run was given
+    r = run_cli("experiment", "list", "--runs-dir", runs/"rnus", check=True)
+    assert f"no runs in {runs/'rnus'} (no such folder)" in r.stdout  # a mistyped folder is named, not just 'no runs'
     r = run_cli("experiment", "show", bad.name, "--runs-dir", runs, check=True)
     assert "failing on purpose" in r.stdout and "fail_at = 2" in r.stdout
     shutil.rmtree(bad)

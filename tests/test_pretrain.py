@@ -190,3 +190,22 @@ def test_bad_input(config, reference, tmp_path, run_cli):
                                   "--set", f"data.corpus=[{CORPUS}]", "--set", f"data.tokenizer={tmp_path/'notok'}"),
                           "notok", "tokenizer not found")
     assert_one_line_error(run_cli("pretrain", "--config", tmp_path/"missing.yaml", "--out", tmp_path/"z"), "missing.yaml", "not found")
+
+
+def test_failed_start_leaves_nothing_behind(tokens, tmp_path, run_cli):
+    "A run that fails while preparing its data (weights naming a missing language) removes the tokens it made."
+    out = tmp_path/"run"
+    args = ("pretrain", "--config", ROOT/"experiments/configs/cpu-tiny.yaml", "--out", out, "--set", "steps=2",
+            "--set", "tokenizer_train=null", "--set", f"data.tokenizer={tokens/'tokenizer'}", "--set", "data.seq_len=32")
+    assert_one_line_error(run_cli(*args, "--set", "data.weights={es: 1, pt: 1}"), "data.weights", "'pt'")
+    assert not out.exists()
+    # a mistyped model size and a zero step count are refused before any data is prepared; an uncreatable folder is named
+    other = tmp_path/"other"
+    assert_one_line_error(run_cli(*args[:4], other, *args[5:], "--set", "model.size=huge"), "unknown model size 'huge'")
+    assert_one_line_error(run_cli(*args[:4], other, *args[5:], "--set", "steps=0"), "steps 0")
+    assert not other.exists()
+    (tmp_path/"file").write_text("x")
+    assert_one_line_error(run_cli(*args[:4], tmp_path/"file"/"run", *args[5:]), "cannot create the run folder")
+    r = run_cli(*args, "--set", "data.weights={es: 1, eu: 1}")
+    assert r.returncode == 0, r.stderr
+    assert (out/"summary.json").is_file()

@@ -103,3 +103,30 @@ def test_evaluate_and_pretrain_notebooks(speedrun_run, tmp_path, run_cli):
     assert [x["step"] for x in recs if x["name"] == "loss"] == [5, 10, 15, 20]
     assert {x["name"] for x in recs} >= {f"val_bpb/{l}" for l in LANGS[:4]}
     assert (pt/"figures"/"loss.json").exists() and (pt/"model"/"metrics.jsonl").exists()
+
+
+def test_mc_step_skips_a_task_the_model_cannot_score(tmp_path, shared_data, capsys):
+    "A task whose choices exceed the model's window (a one-language tokenizer on other languages) is noted, not fatal."
+    import transformers
+    from spanish_llm.core import sample_dir
+    from spanish_llm.tokenizer import TokenizerConfig, train_tokenizer
+    from spanish_llm.speedrun import mc_step, language_table
+    d = train_tokenizer([str(sample_dir()/"corpus")], TokenizerConfig(vocab_size=320), tmp_path/"m")
+    tok = transformers.AutoTokenizer.from_pretrained(d)
+    cfg = transformers.LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                   num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=8)
+    transformers.LlamaForCausalLM(cfg).save_pretrained(d)
+    mc = mc_step(d, d, "bl2mp,xnli_eu", limit=2)
+    assert mc["results"] == {} and sorted(mc["errors"]) == ["bl2mp", "xnli_eu"]
+    assert "context window" in mc["errors"]["bl2mp"]
+    assert "warning: multiple-choice task bl2mp skipped" in capsys.readouterr().err
+    assert language_table(None, None, mc).loc["eu", "mc_accuracy"] is None
+
+
+def test_summary_names_the_languages_validation_covered():
+    "A corpus without es and ca has no four-language validation mean; the summary says what validation did measure."
+    from spanish_llm.speedrun import summary_markdown
+    md = summary_markdown(dict(preset="cpu-tiny", parallel="sample", mean_bpb=4.0, val_mean_bpb=None, target_bpb=3.0,
+                               pretrain=dict(val=dict(eu=dict(bpb=3.249), gl=dict(bpb=2.955)))))
+    assert "no validation during pretraining" not in md
+    assert "eu 3.2490, gl 2.9550" in md and "the corpus has no es, ca" in md
