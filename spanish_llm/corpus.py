@@ -17,10 +17,10 @@ from .languages import ALL_LANGS, LANGUAGES, get_language, lang_code
 from .langid import LangIdConfig, identify_documents
 
 # %% auto #0
-__all__ = ['MODES', 'Document', 'doc_id', 'lang_from_path', 'detect_format', 'expand_paths', 'has_blank_line', 'read_corpus',
-           'CleanConfig', 'clean_text', 'clean_documents', 'DedupConfig', 'normalize_for_dedup', 'iter_unique',
-           'deduplicate', 'CorpusStats', 'describe', 'corpus_card', 'card_markdown', 'plot_card', 'SourceConfig',
-           'PrepareConfig', 'prepare_corpus', 'corpus_cli', 'stats_cmd', 'prepare_cmd']
+__all__ = ['MODES', 'TEXT_FIELDS', 'Document', 'doc_id', 'lang_from_path', 'detect_format', 'expand_paths', 'has_blank_line',
+           'read_corpus', 'CleanConfig', 'clean_text', 'clean_documents', 'DedupConfig', 'normalize_for_dedup',
+           'iter_unique', 'deduplicate', 'CorpusStats', 'describe', 'corpus_card', 'card_markdown', 'plot_card',
+           'SourceConfig', 'PrepareConfig', 'prepare_corpus', 'corpus_cli', 'stats_cmd', 'prepare_cmd']
 
 # %% ../nbs/api/02_corpus.ipynb #be0091e6
 @dataclass
@@ -155,6 +155,8 @@ def _read_text(path: str, gz: bool, mode: str, errors: str) -> Iterator[tuple[in
         if buf: yield start, f"line {start}", "\n".join(buf), None
 
 # %% ../nbs/api/02_corpus.ipynb #6b613fb6
+TEXT_FIELDS = "text,content"   # the default text fields of records: the first one present is the text
+
 def _fields(text_field: str | Iterable[str]) -> tuple[str, ...]:
     "The candidate text fields: 'text', 'text,content' or a list of names."
     fs = tuple(f.strip() for f in (text_field.split(",") if isinstance(text_field, str) else text_field) if f.strip())
@@ -271,7 +273,7 @@ def _read_hf(spec: str, text_field: tuple[str, ...]):
 # %% ../nbs/api/02_corpus.ipynb #319499c5
 def read_corpus(paths: str | os.PathLike | Iterable[str | os.PathLike],  # files, folders, globs, saved datasets, hf: specs
                 *, lang: str | None = None,            # language of every document (any registry name); else per record/path
-                text_field: str = "text",              # field holding the text in JSON, Parquet, datasets; 'a,b': first present
+                text_field: str = TEXT_FIELDS,         # field holding the text in JSON, Parquet, datasets; 'a,b': first present
                 mode: str = "auto",                    # plain text: 'line', 'paragraph' or 'auto'
                 errors: str = "strict",                # invalid UTF-8: 'strict' (an error) or 'replace' (U+FFFD)
                ) -> Iterator[Document]:
@@ -484,7 +486,7 @@ class SourceConfig:
     "One input of a corpus."
     path: str                    # file, folder, glob, saved dataset or hf: spec
     lang: str | None = None      # language of all its documents (else from records, path or identification)
-    text_field: str = "text"     # field with the text in JSON, Parquet and datasets records ('a,b': first present)
+    text_field: str = TEXT_FIELDS  # field with the text in JSON, Parquet and datasets records ('a,b': first present)
     mode: str = "auto"           # plain text: 'line', 'paragraph' or 'auto'
 
 @dataclass
@@ -565,7 +567,7 @@ def corpus_cli():
 @corpus_cli.command("stats")
 @click.argument("paths", nargs=-1)
 @click.option("--lang", default=None, help="Language of every document (else from records, paths or identification).")
-@click.option("--text-field", default="text", show_default=True, help="Field with the text in JSON/Parquet/datasets; several as a,b: the first present.")
+@click.option("--text-field", default=TEXT_FIELDS, show_default=True, help="Field with the text in JSON/Parquet/datasets; several as a,b: the first present.")
 @click.option("--mode", type=click.Choice(MODES), default="auto", show_default=True, help="Plain text: line or paragraph.")
 @click.option("--errors", type=click.Choice(["strict", "replace"]), default="strict", show_default=True,
               help="Invalid UTF-8: fail, or replace bad bytes with U+FFFD.")

@@ -14,6 +14,7 @@ import numpy as np
 from .core import (SpanishLLMError, atomic_dir, atomic_write_json, closest, config_to_dict,
                               environment_info, fingerprint_bytes, fingerprint_files, load_config, package_dir, progress)
 from .languages import PROJECT_LANGS, lang_code
+from .corpus import TEXT_FIELDS
 
 # %% auto #0
 __all__ = ['DataConfig', 'resolve_path', 'token_dtype', 'load_hf_tokenizer', 'load_documents', 'pack', 'mixture_weights',
@@ -35,7 +36,7 @@ class DataConfig:
     num_proc: int = 1                  # tokenizer processes (datasets map)
     batch_size: int = 1000             # documents per tokenizer batch
     shard_seqs: int = 65536            # sequences per shard file
-    text_field: str = "text"           # field with the text in JSON/Parquet/datasets sources
+    text_field: str = TEXT_FIELDS      # field(s) with the text in JSON/Parquet/datasets sources; 'a,b': first present
     mode: str = "auto"                 # plain-text sources: 'line', 'paragraph' or 'auto'
     seed: int = 0                      # seed of the validation split
     weights: dict[str, float] | None = None  # mixture weights per language (normalized); None: from alpha

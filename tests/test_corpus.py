@@ -90,8 +90,9 @@ def test_record_formats_with_another_text_field(tmp_path):
     (tmp_path/"c.json").write_text(json.dumps(recs))
     for p in (tmp_path/"c.parquet", tmp_path/"c.json"):
         assert [d.text for d in read_corpus(p, text_field="content")] == ["Bon dia a tothom."]
+        assert [d.text for d in read_corpus(p)] == ["Bon dia a tothom."]   # default: 'text', else 'content'
         with pytest.raises(SpanishLLMError, match="no (field|column) 'text'"):
-            list(read_corpus(p))
+            list(read_corpus(p, text_field="text"))
 
 
 def test_plain_text_modes(tmp_path):
