@@ -276,7 +276,7 @@ def test_prepare_failing_midway_leaves_nothing(shared_data, tmp_path):
     bad = tmp_path/"late.jsonl"                            # fails after thousands of good documents
     bad.write_text(json.dumps({"text": "Kaixo!"}) + "\n" + json.dumps({"txt": "Agur!"}) + "\n")
     cfg = PrepareConfig(sources=[SourceConfig(str(shared_data/"corpus/eu/eu_bdt-ud-dev.txt")), SourceConfig(str(bad))])
-    with pytest.raises(SpanishLLMError, match="late.jsonl: line 2: record has no field 'text' \\(did you mean 'txt'"):
+    with pytest.raises(SpanishLLMError, match="late.jsonl: line 2: record has no field 'text' or 'content' \\(did you mean 'txt'"):
         prepare_corpus(cfg, tmp_path/"out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["late.jsonl"]   # no output folder, no temporary left
 
@@ -295,7 +295,7 @@ def test_cli_bad_input_is_one_line(run_cli, shared_data, tmp_path):
     offset, line = len(ud[:first].encode("latin-1")), ud[:first].count("\n") + 1
     cases = [
         (["corpus", "stats", tmp_path/"missing.txt"], ["missing.txt", "no such file"]),
-        (["corpus", "stats", articles], [str(articles), "line 2 (record 0)", "no field 'text'", "content"]),
+        (["corpus", "stats", "--text-field", "text", articles], [str(articles), "line 2 (record 0)", "no field 'text'", "content"]),
         (["corpus", "stats", "--text-field", "contnt", articles], ["no field 'contnt'", "did you mean 'content'"]),
         (["corpus", "stats", "--lang", "klingon", sample_dir()/"corpus"], ["unknown language 'klingon'", "eu (Basque)"]),
         (["corpus", "stats", tmp_path/"latin1.txt"], ["latin1.txt", "invalid UTF-8 at byte 12 (line 2)", "--errors replace"]),
