@@ -51,6 +51,8 @@ def main(args=None):
         click.echo(f"error: {e}", err=True); sys.exit(e.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True); sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as e:   # a group named without a command: its help, not an error
+        click.echo(e.ctx.get_help()); sys.exit(2)
     except click.UsageError as e:   # missing argument, unknown option or command: one line, exit 2
         hint = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""
         click.echo(f"error: {e.format_message()}{hint}", err=True); sys.exit(2)

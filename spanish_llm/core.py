@@ -59,12 +59,28 @@ def shared_data_dir(required: bool = False) -> Path | None:
     return None
 
 # %% ../nbs/api/00_core.ipynb #02f2ac2f
+def _umask() -> int:
+    m = os.umask(0o22); os.umask(m); return m
+
+def _file_mode(path: Path, folder: bool = False) -> int:
+    "The permissions a new file (or folder) gets from the umask, or those of the one it replaces."
+    try: return path.stat().st_mode & 0o7777
+    except OSError: return (0o777 if folder else 0o666) & ~_umask()
+
+def _make_parent(path: Path) -> None:
+    try: path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SpanishLLMError(f"{path}: cannot create its folder {path.parent} ({e.strerror or e})") from None
+
 def atomic_write(path: str | os.PathLike, data: str | bytes, encoding: str = "utf-8") -> Path:
     "Write `data` to `path` atomically (temp file + fsync + rename); parent folders are created."
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir(): raise SpanishLLMError(f"{path}: is a folder; expected the path of a file to write")
+    _make_parent(path)
+    try: fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e: raise SpanishLLMError(f"{path}: cannot write the file ({e.strerror or e})") from None
     try:
+        os.chmod(tmp, _file_mode(path))        # mkstemp makes 0600 files; give the usual permissions
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode(encoding) if isinstance(data, str) else data)
             f.flush(); os.fsync(f.fileno())
@@ -96,9 +112,11 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False):
     path = Path(path)
     if path.exists() and not (path.is_dir() and not any(path.iterdir())) and not overwrite:
         raise SpanishLLMError(f"{path}: output folder already exists and is not empty; choose another or remove it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    _make_parent(path)
+    try: tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    except OSError as e: raise SpanishLLMError(f"{path}: cannot create the folder ({e.strerror or e})") from None
     try:
+        os.chmod(tmp, _file_mode(path, folder=True))   # mkdtemp makes 0700 folders
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
@@ -261,6 +279,9 @@ def config_from_dict(cls, data: dict | None, where: str = "config"):
         if k not in fields:
             raise SpanishLLMError(f"{where}: unknown key {k!r}{closest(k, fields)}; valid keys: {', '.join(fields)}")
     kw = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in data.items()}
+    required = [n for n, f in fields.items() if f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING and n not in kw]
+    if required: raise SpanishLLMError(f"{where}: missing required key {required[0]!r} (it has: {', '.join(data) or 'nothing'})")
     try: return cls(**kw)
     except TypeError as e: raise SpanishLLMError(f"{where}: {e}") from None
 
@@ -287,8 +308,19 @@ def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
     for o in overrides or []:
         keys, v = parse_override(o)
         d = data
-        for k in keys[:-1]: d = d.setdefault(k, {})
-        d[keys[-1]] = v
+        for i, k in enumerate(keys):
+            where = ".".join(keys[:i + 1])
+            if isinstance(d, list):                       # sources.0.lang=eu: an item of a list
+                if not (k.isdigit() and int(k) < len(d)):
+                    raise SpanishLLMError(f"override {o!r}: {where}: expected an index from 0 to {len(d) - 1} "
+                                          f"into the list {'.'.join(keys[:i])}")
+                k = int(k)
+            elif not isinstance(d, dict):
+                raise SpanishLLMError(f"override {o!r}: {'.'.join(keys[:i])} is {d!r}, not a mapping or a list")
+            if i == len(keys) - 1: d[k] = v
+            else:
+                if isinstance(d, dict) and d.get(k) is None: d[k] = {}
+                d = d[k]
     return data
 
 def load_config(cls, path: str | os.PathLike | None = None, overrides: Iterable[str] = ()):

@@ -71,6 +71,7 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> list[tuple[str, str]]:
         s = str(p)
         if s.startswith("hf:"):
             if len(s) <= 3: raise SpanishLLMError(f"{s!r}: expected hf:OWNER/NAME[:CONFIG][@SPLIT] or hf:FOLDER")
+            if _is_saved_dataset(Path(s[3:])): out.append(("disk", s[3:])); continue   # save_to_disk output
             out.append(("hf", s)); continue
         path = Path(s)
         if path.is_dir():
@@ -79,6 +80,8 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> list[tuple[str, str]]:
                 d = Path(dirpath)
                 if d != path and _is_saved_dataset(d):
                     out.append(("disk", str(d))); dirnames.clear(); continue
+                if _is_saved_dataset(d/"dataset") and (d/"card.json").is_file():   # a `prepare_corpus` folder:
+                    out.append(("disk", str(d/"dataset"))); dirnames.clear(); continue  # its dataset, not its card
                 dirnames[:] = sorted(n for n in dirnames if not n.startswith("."))
                 out += [("file", str(d/n)) for n in sorted(filenames) if _corpus_file(n)]
         elif path.exists(): out.append(("file", s))
@@ -377,6 +380,8 @@ def iter_unique(docs: Iterable[Document],                      # documents, in o
     "Stream the documents that are not (near-)duplicates of an earlier one."
     c, counts = config or DedupConfig(), counts if counts is not None else collections.Counter()
     if not 0.0 < c.threshold <= 1.0: raise SpanishLLMError(f"dedup threshold {c.threshold!r}: expected a number in (0, 1]")
+    for k in ("shingle", "batch_size", "num_perm"):     # 0 would make every document a duplicate, or drop them all
+        if getattr(c, k) < 1: raise SpanishLLMError(f"dedup {k} {getattr(c, k)!r}: expected a positive integer")
     seen, lsh, n = set(), None, 0
     if c.near:
         from datasketch import MinHash, MinHashLSH
@@ -515,6 +520,12 @@ def prepare_corpus(config: PrepareConfig,             # sources and stages
     "Read, clean, identify, deduplicate and describe a corpus into `out_dir`; return its card."
     import datasets
     if not config.sources: raise SpanishLLMError("sources: the config names no sources; expected a list of {path: ...}")
+    for i, s in enumerate(config.sources):                 # a bad language names its place in the config
+        try: s.lang and lang_code(s.lang)
+        except SpanishLLMError as e: raise SpanishLLMError(f"sources[{i}].lang: {e}") from None
+    for i, l in enumerate(config.langid.langs if config.langid.enabled else []):
+        try: lang_code(l)
+        except SpanishLLMError as e: raise SpanishLLMError(f"langid.langs[{i}]: {e}") from None
     streams = [read_corpus(s.path, lang=s.lang, text_field=s.text_field, mode=s.mode, errors=config.errors)
                for s in config.sources]                     # checks every path before anything is written
     counts, stats = collections.Counter(), CorpusStats()
@@ -563,6 +574,10 @@ def corpus_cli():
 def stats_cmd(paths, lang, text_field, mode, errors, threshold, json_path):
     "Documents, characters, bytes and words per language of a corpus (by default the bundled sample corpus)."
     paths = paths or (str(sample_dir()/"corpus"),)
+    if json_path and Path(json_path).is_dir():             # fail before reading, not after
+        raise SpanishLLMError(f"--json {json_path}: is a folder; expected the path of a JSON file to write")
+    try: lang and lang_code(lang)
+    except SpanishLLMError as e: raise SpanishLLMError(f"--lang: {e}") from None
     docs = read_corpus(paths, lang=lang, text_field=text_field, mode=mode, errors=errors)
     counts = collections.Counter()
     docs = identify_documents(progress(docs, desc="stats", unit="doc"), threshold, "keep", counts=counts)

@@ -27,7 +27,9 @@ def _identifier(codes: tuple[str, ...]):
 
 def get_identifier(langs: Iterable[str] = ALL_LANGS):
     "py3langid's packaged model restricted to `langs` (any registry names), with normalized probabilities."
-    return _identifier(tuple(sorted({lang_code(l) for l in langs})))
+    codes = tuple(sorted({lang_code(l) for l in langs}))
+    if not codes: raise SpanishLLMError(f"langid langs: expected at least one language, such as {', '.join(ALL_LANGS)}")
+    return _identifier(codes)
 
 # %% ../nbs/api/03_langid.ipynb #7b3e526d
 def identify(texts: str | Iterable[str],          # one text, or many
@@ -61,6 +63,8 @@ def identify_documents(docs: Iterable,                  # `Document`s (anything 
     "Label, relabel or filter documents by identified language and confidence."
     if action not in ACTIONS: raise SpanishLLMError(f"langid action {action!r}: expected one of {', '.join(ACTIONS)}")
     if not 0.0 <= threshold <= 1.0: raise SpanishLLMError(f"langid threshold {threshold!r}: expected a number in [0, 1]")
+    if max_chars is not None and max_chars < 0:    # a negative slice would classify all but the last characters
+        raise SpanishLLMError(f"langid max_chars {max_chars!r}: expected a number of characters >= 0 (0 or None: all)")
     idf, counts = get_identifier(langs), counts if counts is not None else collections.Counter()
     for d in docs:
         if action == "keep" and d.lang is not None: yield d; continue

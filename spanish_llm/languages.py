@@ -6,7 +6,7 @@ Docs: https://spanish-llm.github.io/spanish_llm/api/languages.html.md"""
 
 # %% ../nbs/api/01_languages.ipynb #dd98d69e
 from __future__ import annotations
-import unicodedata
+import re, unicodedata
 from dataclasses import dataclass, field
 from .core import SpanishLLMError, closest
 
@@ -61,6 +61,15 @@ def _index() -> dict[str, Language]:
     return idx
 
 _INDEX = _index()
+_SUBTAG = re.compile(r"[a-z]{2}|[0-9]{3}|latn")       # a region (ES, 419) or the Latin script
+
+def _bcp47(n: str) -> Language | None:
+    "The language of a normalized BCP 47 tag such as 'es_es', 'ca_es_valencia' or 'pt_br', or None."
+    primary, *rest = n.split("_")
+    l = _INDEX.get(primary) if rest and len(primary) in (2, 3) else None
+    if l is None or not all(_SUBTAG.fullmatch(p) or p == "valencia" for p in rest): return None
+    if "valencia" in rest: return LANGUAGES["ca-valencian"] if l.code == "ca" else None
+    return l
 
 def accepted_names() -> list[str]:
     "Every name `get_language` accepts."
@@ -69,10 +78,10 @@ def accepted_names() -> list[str]:
 def get_language(name: str | Language) -> Language:
     "The `Language` for any accepted name or code; a clear error listing the accepted ones otherwise."
     if isinstance(name, Language): return name
-    l = _INDEX.get(_norm(name))
+    l = _INDEX.get(_norm(name)) or _bcp47(_norm(name))
     if l is None:
         raise SpanishLLMError(f"unknown language {name!r}{closest(_norm(name), _INDEX)}; accepted: "
-                              + ", ".join(f"{k} ({v.name})" for k, v in LANGUAGES.items()) + ", or their ISO 639-3, FLORES-200 and native names")
+                              + ", ".join(f"{k} ({v.name})" for k, v in LANGUAGES.items()) + ", or their ISO 639-3, FLORES-200, BCP 47 (es-ES) and native names")
     return l
 
 def lang_code(name: str | Language) -> str:

@@ -21,7 +21,7 @@ from .core import SpanishLLMError, atomic_dir, closest, set_seed
 __all__ = ['SIZES', 'SpanishLLMConfig', 'RMSNorm', 'RotaryEmbedding', 'rotate_half', 'apply_rope', 'Attention', 'MLP',
            'DecoderLayer', 'causal_mask', 'SpanishLLMPreTrainedModel', 'SpanishLLMModel', 'SpanishLLMForCausalLM',
            'config_for_size', 'count_parameters', 'flops_per_token', 'check_checkpoint', 'load_model',
-           'to_llama_config', 'export_to_llama', 'generate_text', 'generate_cli', 'export_cli']
+           'to_llama_config', 'export_to_llama', 'generation_inputs', 'generate_text', 'generate_cli', 'export_cli']
 
 # %% ../nbs/api/20_model.ipynb #1ce3ee80
 class SpanishLLMConfig(PretrainedConfig):
@@ -62,6 +62,8 @@ class SpanishLLMConfig(PretrainedConfig):
             raise SpanishLLMError(f"num_key_value_heads={num_key_value_heads} does not divide num_attention_heads="
                                   f"{num_attention_heads}: expected a divisor of {num_attention_heads}")
         if head_dim % 2: raise SpanishLLMError(f"head_dim={head_dim}: expected an even number (RoPE rotates pairs)")
+        if not rope_theta > 0: raise SpanishLLMError(f"rope_theta={rope_theta!r}: expected a positive RoPE base such as 10000")
+        if not rms_norm_eps > 0: raise SpanishLLMError(f"rms_norm_eps={rms_norm_eps!r}: expected a small positive number such as 1e-5")
         self.vocab_size, self.hidden_size, self.intermediate_size = vocab_size, hidden_size, intermediate_size
         self.num_hidden_layers, self.num_attention_heads = num_hidden_layers, num_attention_heads
         self.num_key_value_heads, self.head_dim = num_key_value_heads, head_dim
@@ -339,7 +341,18 @@ def config_for_size(size: str,              # a key of SIZES
     "The configuration of a named size for a vocabulary, with overrides."
     if size not in SIZES:
         raise SpanishLLMError(f"unknown model size {size!r}{closest(size, SIZES)}: expected one of {', '.join(SIZES)}")
+    valid = _config_keys()
+    for k in overrides:       # PretrainedConfig keeps unknown keys silently: a typo would change nothing
+        if k not in valid:
+            raise SpanishLLMError(f"unknown model setting {k!r}{closest(k, valid)}: expected a SpanishLLMConfig field "
+                                  "such as hidden_size, num_key_value_heads, qk_norm, rope_theta")
     return SpanishLLMConfig(vocab_size=vocab_size, **{**SIZES[size], **overrides})
+
+def _config_keys() -> set[str]:
+    "The settings a SpanishLLMConfig understands: its own fields and `PretrainedConfig`'s common ones."
+    import inspect
+    own = set(inspect.signature(SpanishLLMConfig.__init__).parameters) - {"self", "kwargs"}
+    return own | set(PretrainedConfig().to_dict()) | set(inspect.signature(PretrainedConfig.__init__).parameters) - {"self", "kwargs"}
 
 # %% ../nbs/api/20_model.ipynb #4bb5d93b
 def count_parameters(model_or_config: nn.Module | SpanishLLMConfig,  # a model, or a config to count analytically
@@ -375,7 +388,7 @@ def check_checkpoint(path: str | Path) -> PretrainedConfig:
     if not (p / "config.json").is_file():
         raise SpanishLLMError(f"{p}: no config.json: expected a folder written by save_pretrained")
     try: config = AutoConfig.from_pretrained(p)
-    except SpanishLLMError: raise
+    except SpanishLLMError as e: raise SpanishLLMError(f"{p / 'config.json'}: {e}") from None
     except Exception as e: raise SpanishLLMError(f"{p / 'config.json'}: not a valid model configuration ({e})")
     files = sorted(p.glob("*.safetensors"))
     if not files:
@@ -391,6 +404,10 @@ def check_checkpoint(path: str | Path) -> PretrainedConfig:
     for k, (shape, f) in found.items():
         if k in expected and expected[k] != shape:
             raise SpanishLLMError(f"{f}: tensor {k} has shape {list(shape)}: expected {list(expected[k])} from {p / 'config.json'}")
+    extra = sorted(k for k in set(found) - set(expected) if not k.endswith("rotary_emb.inv_freq"))
+    if extra:                 # e.g. weights of more layers than config.json says: they would be dropped silently
+        raise SpanishLLMError(f"{found[extra[0]][1]}: tensor {extra[0]} is not part of the model described by "
+                              f"{p / 'config.json'} ({len(extra)} such tensors): expected weights that match their config")
     tied = {"lm_head.weight"} if getattr(config, "tie_word_embeddings", False) else set()
     missing = sorted(set(expected) - set(found) - tied)
     if missing: raise SpanishLLMError(f"{p}: tensor {missing[0]} missing from the safetensors files ({len(missing)} missing in all)")
@@ -435,7 +452,8 @@ def export_to_llama(src: str | Path,        # a SpanishLLM folder (save_pretrain
     config = check_checkpoint(src)
     if config.model_type != "spanish_llm":
         raise SpanishLLMError(f"{src}: model_type {config.model_type!r}: expected a 'spanish_llm' model")
-    llama_config = to_llama_config(config)
+    try: llama_config = to_llama_config(config)
+    except SpanishLLMError as e: raise SpanishLLMError(f"{src}: {e}") from None
     model = load_model(src)
     with torch.device("meta"): llama = LlamaForCausalLM(llama_config)
     llama.load_state_dict(model.state_dict(), strict=True, assign=True)
@@ -448,6 +466,25 @@ def export_to_llama(src: str | Path,        # a SpanishLLM folder (save_pretrain
     return out
 
 # %% ../nbs/api/20_model.ipynb #db944160
+def generation_inputs(model: PreTrainedModel, tokenizer, prompt: str, max_new_tokens: int = 50,
+                      temperature: float = 0.0, top_p: float = 1.0) -> dict:
+    "The prompt's `input_ids` and `attention_mask` on the model's device, after checking every generation setting."
+    if temperature < 0: raise SpanishLLMError(f"temperature={temperature}: expected 0 (greedy) or a positive number")
+    if not 0 < top_p <= 1: raise SpanishLLMError(f"top_p={top_p}: expected a number in (0, 1]")
+    if max_new_tokens < 1: raise SpanishLLMError(f"max_new_tokens={max_new_tokens}: expected a positive number of tokens")
+    enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=True)
+    ids, c = enc["input_ids"], model.config
+    if ids.shape[1] == 0:
+        raise SpanishLLMError("the prompt is empty and the tokenizer adds no BOS token: expected some text to continue")
+    if ids.numel() and int(ids.max()) >= c.vocab_size:
+        raise SpanishLLMError(f"the prompt has token id {int(ids.max())} but the model's vocab_size is {c.vocab_size}: "
+                              "expected the tokenizer the model was trained with")
+    ctx = getattr(c, "max_position_embeddings", None)
+    if ctx is not None and ids.shape[1] + max_new_tokens > ctx:
+        raise SpanishLLMError(f"the prompt ({ids.shape[1]} tokens) plus max_new_tokens={max_new_tokens} is longer than "
+                              f"the model's context: expected at most max_position_embeddings={ctx} tokens in all")
+    return {k: v.to(model.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
+
 def generate_text(model: PreTrainedModel,        # a causal LM (e.g. from load_model)
                   tokenizer,                     # its tokenizer
                   prompt: str,                   # the text to continue
@@ -458,11 +495,8 @@ def generate_text(model: PreTrainedModel,        # a causal LM (e.g. from load_m
                   streamer=None,                 # receives tokens as they come (transformers' streamer API)
                  ) -> str:
     "The continuation of `prompt` (without the prompt)."
-    if temperature < 0: raise SpanishLLMError(f"temperature={temperature}: expected 0 (greedy) or a positive number")
-    if not 0 < top_p <= 1: raise SpanishLLMError(f"top_p={top_p}: expected a number in (0, 1]")
+    enc = generation_inputs(model, tokenizer, prompt, max_new_tokens, temperature, top_p)
     set_seed(seed)
-    enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=True)
-    enc = {k: v.to(model.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
     sample = dict(do_sample=True, temperature=temperature, top_p=top_p) if temperature > 0 else dict(do_sample=False)
     with torch.no_grad():
         out = model.generate(**enc, max_new_tokens=max_new_tokens, streamer=streamer,
@@ -486,9 +520,15 @@ def generate_cli(model_dir, prompt, max_new_tokens, temperature, top_p, seed, de
     from transformers import AutoTokenizer, TextStreamer
     from spanish_llm.core import default_device
     transformers.utils.logging.disable_progress_bar()
-    model = load_model(model_dir, device=device or default_device())
+    try: dev = torch.device(device or default_device())
+    except RuntimeError: raise SpanishLLMError(f"--device {device!r}: expected a device such as cpu, cuda, cuda:1 or mps") from None
+    model = load_model(model_dir)
+    try: model = model.to(dev)
+    except (RuntimeError, AssertionError) as e:
+        raise SpanishLLMError(f"--device {device!r}: not available here ({' '.join(str(e).split())[:120]})") from None
     try: tok = AutoTokenizer.from_pretrained(model_dir)
     except Exception as e: raise SpanishLLMError(f"{model_dir}: no usable tokenizer ({type(e).__name__}): expected tokenizer.json / tokenizer_config.json next to the model")
+    generation_inputs(model, tok, prompt, max_new_tokens, temperature, top_p)   # bad settings fail before any output
     click.echo(prompt, nl=False)
     generate_text(model, tok, prompt, max_new_tokens, temperature, top_p, seed,
                   streamer=TextStreamer(tok, skip_prompt=True, skip_special_tokens=True))

@@ -79,8 +79,12 @@ class TokenizerConfig:
         if self.sample_bytes is not None and self.sample_bytes <= 0:
             raise SpanishLLMError(f"sample_bytes {self.sample_bytes}: expected a positive number of bytes or None")
         if self.min_frequency < 1: raise SpanishLLMError(f"min_frequency {self.min_frequency}: expected >= 1")
+        if self.max_token_chars is not None and self.max_token_chars < 1:
+            raise SpanishLLMError(f"max_token_chars {self.max_token_chars}: expected a positive number of characters or None")
         if not self.text_fields: raise SpanishLLMError("text_fields: expected at least one field name")
-        if self.langs is not None: self.langs = [lang_code(l) for l in self.langs]
+        if self.langs is not None:
+            try: self.langs = [lang_code(l) for l in self.langs]
+            except SpanishLLMError as e: raise SpanishLLMError(f"langs: {e}") from None
         return self
 
 # %% ../nbs/api/10_tokenizer.ipynb #b2b7ab5f
@@ -93,7 +97,8 @@ def _read_source(kind: str, path: str, cfg: TokenizerConfig):
         except SpanishLLMError as e:
             if "no field" not in str(e) and "no column" not in str(e): raise
             err = e
-    raise err
+    raise SpanishLLMError(str(err).replace("choose the text field with text_field= (--text-field)",
+                                           "choose the fields with text_fields (--set 'text_fields=[text, body]')"))
 
 def read_training_corpus(paths: Iterable[str | os.PathLike],   # files, folders, globs, saved datasets
                          cfg: TokenizerConfig | None = None,    # text fields, mode and languages to keep
@@ -114,10 +119,12 @@ def read_training_corpus(paths: Iterable[str | os.PathLike],   # files, folders,
             if d.lang is None or (cfg.langs is not None and d.lang not in cfg.langs): continue
             by_lang.setdefault(d.lang, []).append(d.text)
             langs[d.lang] = langs.get(d.lang, 0) + 1
-        info.append(dict(path=str(path), fingerprint=fingerprint_files([path]) if kind == "file" else None,
+        info.append(dict(path=str(path), fingerprint=fingerprint_files([path]) if kind in ("file", "disk") else None,
                          documents=len(docs), bytes=sum(len(d.text.encode("utf-8")) for d in docs), langs=langs))
     if not by_lang:
-        raise SpanishLLMError(f"{', '.join(map(str, paths))}: no documents in the languages {', '.join(cfg.langs or [])}")
+        raise SpanishLLMError(f"{', '.join(map(str, paths))}: " + (f"no documents in the languages {', '.join(cfg.langs)}"
+                              if cfg.langs else "no document has a language (none labelled, in a language folder or "
+                              "identified); expected text in es, ca, eu, gl, en or pt"))
     return by_lang, info
 
 # %% ../nbs/api/10_tokenizer.ipynb #9ed41d2a

@@ -111,7 +111,7 @@ def _read_lines(path: Path) -> list[str]:
 
 def read_parallel(parallel: dict[str, str | os.PathLike],   # language (any registry name) -> file
                  ) -> dict[str, list[str]]:
-    "The sentences of each language of a parallel set; all files must have the same number of lines."
+    "The sentences of each language of a parallel set; all files must have the same number of lines (blank in one: dropped in all)."
     if not parallel: raise SpanishLLMError("no parallel files given: pass --parallel LANG=FILE for each language")
     out, first = {}, None
     for lang, path in parallel.items():
@@ -121,8 +121,10 @@ def read_parallel(parallel: dict[str, str | os.PathLike],   # language (any regi
         elif len(lines) != first[1]:
             raise SpanishLLMError(f"{path} has {len(lines)} lines but {first[0]} has {first[1]}: parallel files must "
                                   "have the same sentences, one per line")
+        if not any(l.strip() for l in lines): raise SpanishLLMError(f"{path}: empty parallel file: expected one sentence per line")
         out[lang_code(lang)] = lines
-    return out
+    keep = [i for i in range(first[1]) if all(ls[i].strip() for ls in out.values())]   # a blank line in any file
+    return {l: [ls[i] for i in keep] for l, ls in out.items()}                        # drops that line in all of them
 
 # %% ../nbs/api/11_tokenizer_eval.ipynb #70ec6ed2
 def _word_tokens(tok: AnyTokenizer, words: Iterable[str]) -> dict[str, int]:

@@ -346,3 +346,85 @@ def test_cli_stats_whole_real_corpus_with_two_text_fields(run_cli, shared_data, 
     n_en = sum(1 for l in (c/"en/globalvoices.en.txt").read_text(encoding="utf-8").splitlines() if l.strip())
     assert st["en"]["documents"] == n_en
     assert st["total"]["bytes"] > 0.9 * sum(p.stat().st_size for p in c.rglob("*.txt"))
+
+
+# --------------------------------------------------------------------------------- review: outputs, overrides, hf:
+
+def _umask():
+    m = os.umask(0o22); os.umask(m); return m
+
+
+def test_cli_outputs_get_the_usual_permissions(run_cli, tmp_path):
+    "Cards and output folders are readable like any file the user writes (not mkstemp's 0600 / mkdtemp's 0700)."
+    cfg = tmp_path/"c.yaml"
+    cfg.write_text(f"sources:\n  - {{path: {sample_dir()/'corpus'/'eu.txt'}}}\n")
+    run_cli("corpus", "stats", sample_dir()/"corpus"/"eu.txt", "--json", tmp_path/"card.json", check=True)
+    run_cli("corpus", "prepare", "--config", cfg, "--out", tmp_path/"out", check=True)
+    m = _umask()
+    for f in (tmp_path/"card.json", tmp_path/"out"/"card.json", tmp_path/"out"/"card.md"):
+        assert f.stat().st_mode & 0o777 == 0o666 & ~m, (f, oct(f.stat().st_mode))
+    assert (tmp_path/"out").stat().st_mode & 0o777 == 0o777 & ~m
+
+
+def test_cli_json_onto_a_folder_is_one_line_and_keeps_it(run_cli, tmp_path):
+    (tmp_path/"keep").mkdir(); (tmp_path/"keep"/"x.txt").write_text("mine")
+    assert_one_line_error(run_cli("corpus", "stats", sample_dir()/"corpus"/"eu.txt", "--json", tmp_path/"keep"),
+                          "keep", "is a folder")
+    assert [p.name for p in (tmp_path/"keep").iterdir()] == ["x.txt"]
+
+
+def test_cli_prepare_override_of_one_source(run_cli, tmp_path):
+    "`sources.0.lang=eu` sets the language of the first source; a bad index or language names its place."
+    cfg = tmp_path/"c.yaml"
+    cfg.write_text(f"sources:\n  - {{path: {sample_dir()/'corpus'/'eu.txt'}}}\nlangid: {{enabled: false}}\n")
+    out = tmp_path/"out"
+    assert_one_line_error(run_cli("corpus", "prepare", "--config", cfg, "--out", out, "sources.1.lang=eu"),
+                          "sources.1", "expected an index from 0 to 0")
+    assert_one_line_error(run_cli("corpus", "prepare", "--config", cfg, "--out", out, "sources.0.lang=xx"),
+                          "sources[0].lang", "unknown language 'xx'")
+    assert_one_line_error(run_cli("corpus", "prepare", "--config", cfg, "--out", out, "langid.enabled=true",
+                                  "langid.langs=[eu, xx]"), "langid.langs[1]", "'xx'")
+    assert not out.exists()
+    run_cli("corpus", "prepare", "--config", cfg, "--out", out, "sources.0.lang=gl", check=True)
+    card = json.loads((out/"card.json").read_text())
+    assert card["config"]["sources"][0]["lang"] == "gl" and list(card["stats"]) == ["gl", "total"]
+
+
+def test_cli_stats_names_the_lang_option(run_cli):
+    assert_one_line_error(run_cli("corpus", "stats", "--lang", "xx", sample_dir()/"corpus"), "--lang", "'xx'")
+
+
+def test_hf_prefix_on_a_saved_dataset(tmp_path):
+    import datasets
+    datasets.disable_progress_bars()
+    datasets.Dataset.from_dict({"text": ["Kaixo mundua.", "Egun on."], "lang": ["eu", "eu"]}).save_to_disk(str(tmp_path/"s"))
+    assert [(d.text, d.lang) for d in read_corpus(f"hf:{tmp_path}/s")] == [("Kaixo mundua.", "eu"), ("Egun on.", "eu")]
+
+
+def test_records_labelled_with_bcp47_tags(run_cli, tmp_path):
+    "Datasets often label records 'es-ES', 'ca-ES-valencia', 'eu-ES': they are read, not refused."
+    recs = [("Hola, ¿qué tal?", "es-ES"), ("Bon dia a tothom, com esteu?", "ca-ES-valencia"),
+            ("Kaixo, zer moduz zaudete?", "eu_ES"), ("Bo día a todos, como estades?", "gl-Latn-ES")]
+    (tmp_path/"tags.jsonl").write_text("".join(json.dumps({"text": t, "language": l}) + "\n" for t, l in recs))
+    assert [d.lang for d in read_corpus(tmp_path/"tags.jsonl")] == ["es", "ca", "eu", "gl"]
+    (tmp_path/"bad.jsonl").write_text(json.dumps({"text": "x", "lang": "xx-ES"}) + "\n")
+    assert_one_line_error(run_cli("corpus", "stats", tmp_path/"bad.jsonl"), "bad.jsonl: line 1: field 'lang'", "'xx-ES'")
+
+
+def test_cli_prepare_degenerate_dedup_settings_are_refused(run_cli, tmp_path):
+    "shingle 0 made every document a near-duplicate of the first (1 kept, silently); batch_size 0 dropped them all."
+    cfg = tmp_path/"c.yaml"
+    cfg.write_text(f"sources:\n  - {{path: {sample_dir()/'corpus'/'eu.txt'}}}\nlangid: {{enabled: false}}\n")
+    for o in ("dedup.shingle=0", "dedup.batch_size=0"):
+        assert_one_line_error(run_cli("corpus", "prepare", "--config", cfg, "--out", tmp_path/"o", o),
+                              o.split("=")[0].replace(".", " "), "expected a positive integer")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
+
+
+def test_cli_prepare_degenerate_langid_settings_are_refused(run_cli, tmp_path):
+    "langid.langs=[] crashed inside numpy; a negative max_chars classified all but the last characters."
+    cfg = tmp_path/"c.yaml"
+    cfg.write_text(f"sources:\n  - {{path: {sample_dir()/'corpus'/'eu.txt'}}}\n")
+    for o, needle in (("langid.langs=[]", "expected at least one language"), ("langid.max_chars=-5", "max_chars -5")):
+        assert_one_line_error(run_cli("corpus", "prepare", "--config", cfg, "--out", tmp_path/"o", o), needle)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]

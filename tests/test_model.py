@@ -158,6 +158,8 @@ def test_bad_inputs(tmp_path):
         small_config(num_attention_heads=5)
     with pytest.raises(SpanishLLMError, match=r"num_key_value_heads=3 does not divide num_attention_heads=4"):
         small_config(num_key_value_heads=3)
+    with pytest.raises(SpanishLLMError, match=r"rope_theta=-1.0: expected a positive"): small_config(rope_theta=-1.0)
+    with pytest.raises(SpanishLLMError, match=r"rms_norm_eps=0: expected a small positive"): small_config(rms_norm_eps=0)
     with pytest.raises(SpanishLLMError, match=r"unknown model size 'medium'.*expected one of tiny, 125m, 350m, 1b, 2b, 7b, 40b"):
         config_for_size("medium", V)
     m = SpanishLLMForCausalLM(small_config())
@@ -227,6 +229,46 @@ def test_cli_export_and_errors(run_cli, model_with_tokenizer, tmp_path):
     assert_one_line_error(run_cli("generate", "--model", tmp_path / "qk", "--prompt", "x"), "model.safetensors", "corrupt")
     (tmp_path / "qk" / "model.safetensors").unlink()
     assert_one_line_error(run_cli("export", "--to", "llama", tmp_path / "qk", tmp_path / "o"), "no *.safetensors")
+
+
+def test_cli_generate_bad_settings_fail_before_any_output(run_cli, model_with_tokenizer):
+    "Each bad setting is one error line, with nothing streamed first (not even the prompt)."
+    d, m, _ = model_with_tokenizer
+    cases = [(["--max-new-tokens", "0"], ["max_new_tokens=0", "expected a positive"]),
+             (["--max-new-tokens", "62"], ["prompt (3 tokens)", "max_new_tokens=62", "max_position_embeddings=64"]),
+             (["--temperature", "-1"], ["temperature=-1.0"]),
+             (["--device", "nonsense"], ["--device 'nonsense'"]),
+             (["--prompt", ""], ["the prompt is empty"])]             # a word-level tokenizer adds no BOS
+    for extra, needles in cases:
+        r = run_cli("generate", "--model", d, "--prompt", "el gato come", *extra)
+        assert_one_line_error(r, *needles)
+        assert r.stdout == "", (extra, r.stdout)
+
+
+def test_cli_generate_tokenizer_of_another_model(run_cli, model_with_tokenizer, tmp_path):
+    "A tokenizer with ids the model does not have: one clear line, not an IndexError."
+    d, _, tok = model_with_tokenizer
+    SpanishLLMForCausalLM(small_config(vocab_size=4)).save_pretrained(tmp_path / "m"); tok.save_pretrained(tmp_path / "m")
+    assert_one_line_error(run_cli("generate", "--model", tmp_path / "m", "--prompt", "katua arraina"),
+                          "vocab_size is 4", "tokenizer")
+
+
+def test_checkpoint_with_more_layers_than_its_config(run_cli, tmp_path):
+    "Weights the config does not describe are an error, not silently dropped; a bad config names its file."
+    SpanishLLMForCausalLM(small_config(num_hidden_layers=3)).save_pretrained(tmp_path / "m")
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    (tmp_path / "m" / "config.json").write_text(json.dumps({**cfg, "num_hidden_layers": 2}))
+    assert_one_line_error(run_cli("export", tmp_path / "m", tmp_path / "o"), "model.safetensors",
+                          "model.layers.2.", "not part of the model", "config.json")
+    (tmp_path / "m" / "config.json").write_text(json.dumps({**cfg, "num_key_value_heads": 3}))
+    assert_one_line_error(run_cli("export", tmp_path / "m", tmp_path / "o"), "config.json: num_key_value_heads=3")
+    assert not (tmp_path / "o").exists()
+
+
+def test_config_for_size_rejects_unknown_settings():
+    with pytest.raises(SpanishLLMError, match=r"unknown model setting 'qk_nrom' \(did you mean 'qk_norm'\?\)"):
+        config_for_size("tiny", V, qk_nrom=True)
+    assert config_for_size("tiny", V, qk_norm=True, rope_theta=5e5, eos_token_id=2).qk_norm
 
 
 def test_lm_eval_scores_our_model(model_with_tokenizer):

@@ -168,12 +168,15 @@ def _files(p: Path) -> list[str]:
     return sorted(str(q.relative_to(p)) for q in p.rglob("*"))
 
 
-@pytest.mark.parametrize("case", ["empty", "unreadable", "missing", "vocab", "alpha", "key", "exists", "nocorpus"])
+@pytest.mark.parametrize("case", ["empty", "unreadable", "missing", "vocab", "alpha", "key", "exists", "nocorpus", "langs",
+                                  "nolang", "maxchars", "field"])
 def test_cli_train_errors(run_cli, tmp_path, case):
     s = sample_dir()/"corpus/es.txt"
     (tmp_path/"empty.txt").write_text("\n \n")
     (tmp_path/"bad.txt").write_bytes(b"hola \xff\xfe adeu\n")
     (tmp_path/"exists").mkdir(); (tmp_path/"exists/keep.txt").write_text("x")
+    (tmp_path/"numbers.txt").write_text("12345\n678 90\n")
+    (tmp_path/"body.jsonl").write_text('{"body": "Kaixo mundua"}\n')
     args, needles = {
         "empty": (["--corpus", tmp_path/"empty.txt"], ["empty.txt", "empty corpus"]),
         "unreadable": (["--corpus", tmp_path/"bad.txt"], ["bad.txt", "UTF-8"]),
@@ -183,6 +186,10 @@ def test_cli_train_errors(run_cli, tmp_path, case):
         "key": (["--corpus", s, "--set", "vocabsize=10"], ["vocabsize", "vocab_size"]),
         "exists": (["--corpus", s], ["exists", "already exists"]),
         "nocorpus": ([], ["no corpus paths"]),
+        "langs": (["--corpus", s, "--set", "langs=[eu, klingon]"], ["langs: unknown language 'klingon'"]),
+        "nolang": (["--corpus", tmp_path/"numbers.txt"], ["numbers.txt", "no document has a language"]),
+        "maxchars": (["--corpus", s, "--set", "max_token_chars=-1"], ["max_token_chars -1"]),
+        "field": (["--corpus", tmp_path/"body.jsonl"], ["body.jsonl", "no field 'content'", "--set 'text_fields="]),
     }[case]
     out = tmp_path/("exists" if case == "exists" else "out")
     before = _files(tmp_path)
@@ -265,7 +272,8 @@ def test_cli_eval_end_to_end(run_cli, small_tok, shared_data, tmp_path):
     assert "plotly" in html.lower() and "Fertility" in html and "tokens per word" in html
 
 
-@pytest.mark.parametrize("case", ["lines", "format", "missing_tok", "missing_par", "badpair", "badlang", "noparallel"])
+@pytest.mark.parametrize("case", ["lines", "format", "missing_tok", "missing_par", "badpair", "badlang", "noparallel", "empty",
+                                  "jsondir"])
 def test_cli_eval_errors(run_cli, small_tok, tmp_path, case):
     par = {l: sample_dir()/f"parallel/parallel.{l}.txt" for l in ("es", "eu")}
     (tmp_path/"short.eu.txt").write_text("bat\nbi\n")
@@ -281,13 +289,29 @@ def test_cli_eval_errors(run_cli, small_tok, tmp_path, case):
         "badpair": (["--tokenizer", small_tok, "--reference", str(small_tok), *P(par)], ["--reference", "NAME=PATH"]),
         "badlang": (["--tokenizer", small_tok, "--parallel", f"klingon={par['es']}"], ["klingon"]),
         "noparallel": (["--tokenizer", small_tok], ["--parallel"]),
+        "empty": (["--tokenizer", small_tok, *P({"es": tmp_path/"empty.es", "eu": tmp_path/"empty.eu"})],
+                  ["empty.es", "empty parallel file"]),
+        "jsondir": (["--tokenizer", small_tok, *P(par)], ["out.json", "is a folder"]),
     }[case]
+    (tmp_path/"empty.es").write_text("\n"); (tmp_path/"empty.eu").write_text("\n")
+    if case == "jsondir": (tmp_path/"out.json").mkdir()
     r = run_cli("tokenizer", "eval", *args, "--json", tmp_path/"out.json")
     if case == "noparallel":    # click's own usage error
         assert r.returncode == 2 and "--parallel" in r.stderr
     else:
         assert_one_line_error(r, *needles)
-    assert not (tmp_path/"out.json").exists() and not (tmp_path/"out.html").exists()
+    assert not (tmp_path/"out.json").is_file() and not (tmp_path/"out.html").exists()
+
+
+def test_blank_line_in_one_language_drops_that_sentence_in_all(small_tok, tmp_path):
+    "Parity compares the same sentences: a line blank in one file is left out of every language."
+    from spanish_llm.tokenizer_eval import evaluate_tokenizers
+    es = ["Hola, ¿qué tal?", "El gato duerme en el sofá.", "Mañana lloverá en Bilbao."]
+    eu = ["Kaixo, zer moduz?", "", "Bihar euria egingo du Bilbon."]
+    (tmp_path/"s.es").write_text("\n".join(es) + "\n"); (tmp_path/"s.eu").write_text("\n".join(eu) + "\n")
+    m = evaluate_tokenizers({"t": small_tok}, {"es": tmp_path/"s.es", "eu": tmp_path/"s.eu"})["metrics"]["t"]
+    assert m["es"]["sentences"] == m["eu"]["sentences"] == 2
+    assert m["es"]["words"] == len((es[0] + " " + es[2]).split())
 
 
 # ---- the sweep experiment -------------------------------------------------------------------------------------------
@@ -316,3 +340,15 @@ def test_sweep_notebook_runs_with_papermill(tmp_path, root, shared_data, monkeyp
                for o in fig_cell["outputs"])
     tbl_cell = next(c for c in out if "#| label: tbl-fertility" in "".join(c["source"]))
     assert "eu/es" in "".join(tbl_cell["outputs"][0]["data"]["text/html"])
+
+
+def test_train_on_a_prepared_corpus_folder(run_cli, tmp_path):
+    "`corpus prepare --out P` then `tokenizer train --corpus P`: the dataset is read (not card.json), and fingerprinted."
+    cfg = tmp_path/"c.yaml"
+    cfg.write_text(f"sources:\n  - {{path: {sample_dir()/'corpus'/'eu.txt'}}}\n  - {{path: {sample_dir()/'corpus'/'gl.txt'}}}\n")
+    run_cli("corpus", "prepare", "--config", cfg, "--out", tmp_path/"prep", check=True)
+    run_cli("tokenizer", "train", "--corpus", tmp_path/"prep", "--vocab-size", 400, "--out", tmp_path/"tok", check=True)
+    rec = json.loads((tmp_path/"tok"/"train_record.json").read_text())
+    (src,) = rec["corpus"]["sources"]
+    assert src["path"] == str(tmp_path/"prep"/"dataset") and src["fingerprint"] and set(src["langs"]) == {"eu", "gl"}
+    assert rec["corpus"]["fingerprint"]
