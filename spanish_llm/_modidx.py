@@ -590,5 +590,6 @@ d = { 'settings': { 'branch': 'main',
                                    'spanish_llm.train.read_metrics': ('api/train.html#read_metrics', 'spanish_llm/train.py'),
                                    'spanish_llm.train.rng_state': ('api/train.html#rng_state', 'spanish_llm/train.py'),
                                    'spanish_llm.train.set_rng_state': ('api/train.html#set_rng_state', 'spanish_llm/train.py'),
+                                   'spanish_llm.train.tokens_differ': ('api/train.html#tokens_differ', 'spanish_llm/train.py'),
                                    'spanish_llm.train.verify_checkpoint': ('api/train.html#verify_checkpoint', 'spanish_llm/train.py'),
                                    'spanish_llm.train.write_manifest': ('api/train.html#write_manifest', 'spanish_llm/train.py')}}}

@@ -209,3 +209,17 @@ def test_failed_start_leaves_nothing_behind(tokens, tmp_path, run_cli):
     r = run_cli(*args, "--set", "data.weights={es: 1, eu: 1}")
     assert r.returncode == 0, r.stderr
     assert (out/"summary.json").is_file()
+
+
+def test_resume_prepares_tokens_again_when_data_settings_changed(tokens, tmp_path, run_cli):
+    "Tokens left in the run folder are reused only if made with the same data settings (here: killed while preparing)."
+    from spanish_llm.data import TokenShards
+    out = tmp_path/"run"
+    args = ("pretrain", "--config", ROOT/"experiments/configs/cpu-tiny.yaml", "--out", out, "--set", "steps=2",
+            "--set", "tokenizer_train=null", "--set", f"data.tokenizer={tokens/'tokenizer'}")
+    prepare_tokens(DataConfig(corpus=["spanish_llm/sample/corpus"], tokenizer=str(tokens/"tokenizer"), seq_len=32,
+                              val_fraction=0.05, alpha=0.5), out/"tokens")      # the config's data, as if killed here
+    r = run_cli(*args, "--set", "data.seq_len=24", "--resume")
+    assert r.returncode == 0, r.stderr
+    assert "prepared with a different seq_len;" in r.stderr
+    assert TokenShards(out/"tokens").seq_len == 24
