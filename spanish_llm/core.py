@@ -13,9 +13,10 @@ from typing import Any, Iterable
 
 # %% auto #0
 __all__ = ['SpanishLLMError', 'closest', 'package_dir', 'project_root', 'sample_dir', 'shared_data_dir', 'atomic_write',
-           'to_json', 'atomic_write_json', 'atomic_dir', 'fingerprint_bytes', 'fingerprint_files', 'set_seed',
-           'default_device', 'git_info', 'package_versions', 'hardware_info', 'environment_info', 'config_from_dict',
-           'config_to_dict', 'parse_override', 'apply_overrides', 'load_config', 'save_config', 'progress']
+           'to_json', 'atomic_write_json', 'atomic_dir', 'model_folder', 'fingerprint_bytes', 'fingerprint_files',
+           'set_seed', 'default_device', 'git_info', 'package_versions', 'hardware_info', 'environment_info',
+           'config_from_dict', 'config_to_dict', 'parse_override', 'apply_overrides', 'load_config', 'save_config',
+           'progress']
 
 # %% ../nbs/api/00_core.ipynb #411bfcff
 class SpanishLLMError(Exception):
@@ -126,6 +127,19 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False):
         os.replace(path, old)
     os.replace(tmp, path)
     if old is not None: shutil.rmtree(old, ignore_errors=True)
+
+# %% ../nbs/api/00_core.ipynb #3a92fc26
+def model_folder(path: str | os.PathLike) -> Path:
+    "The model folder `path` names: itself (it has config.json), or the checkpoint a run's `latest` pointer names (the pointer file or its run folder)."
+    p = Path(path)
+    if (p/"config.json").is_file(): return p
+    ptr = p if p.is_file() else p/"latest"
+    if ptr.is_file() and ptr.stat().st_size < 1024:
+        ck = ptr.parent/ptr.read_text(errors="replace").strip()
+        if ck != ptr.parent and (ck/"config.json").is_file(): return ck
+        raise SpanishLLMError(f"{ptr}: names {ck.name!r}, which is not a model folder (no config.json)")
+    if not p.exists(): raise SpanishLLMError(f"{p}: no such model folder")
+    raise SpanishLLMError(f"{p}: not a model folder (no config.json, and no `latest` checkpoint pointer)")
 
 # %% ../nbs/api/00_core.ipynb #d41c3d92
 def fingerprint_bytes(*chunks: bytes | str) -> str:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Iterable
 import yaml
 from .core import (SpanishLLMError, closest, atomic_write, atomic_write_json, fingerprint_bytes,
-                              fingerprint_files, default_device, environment_info, package_dir, shared_data_dir, progress)
+                              fingerprint_files, default_device, environment_info, model_folder, package_dir, shared_data_dir,
+                              progress)
 from .languages import ALL_LANGS, PROJECT_LANGS, lang_code
 
 # %% auto #0
@@ -20,8 +21,8 @@ __all__ = ['OUTPUT_TYPES', 'MC_METRICS', 'ROLLING_METRICS', 'FunctionRef', 'read
            'task_dirs', 'task_index', 'resolve_tasks', 'load_task', 'dataset_source', 'load_docs',
            'standalone_task_yaml', 'Request', 'build_requests', 'resolve_max_length', 'get_rolling_token_windows',
            'Scorer', 'mc_metrics', 'rolling_metrics', 'task_language', 'score_task', 'parallel_sets', 'bits_per_byte',
-           'model_fingerprint', 'model_folder', 'check_device_dtype', 'load_model', 'corpus_ngrams', 'contamination',
-           'results_table', 'results_figure', 'evaluate', 'eval_cli']
+           'model_fingerprint', 'check_device_dtype', 'load_model', 'corpus_ngrams', 'contamination', 'results_table',
+           'results_figure', 'evaluate', 'eval_cli']
 
 # %% ../nbs/api/40_evaluation.ipynb #bbecaf61
 class FunctionRef:
@@ -699,18 +700,6 @@ def model_fingerprint(model) -> str:
         h.update(n.encode()); h.update(str(tuple(p.shape)).encode())
         h.update(p.detach().to("cpu").contiguous().view(-1).view(__import__("torch").uint8).numpy().tobytes())
     return h.hexdigest()[:16]
-
-def model_folder(path: str | os.PathLike) -> Path:
-    "The model folder `path` names: itself (it has config.json), or the checkpoint a run's `latest` pointer names (the pointer file or its run folder)."
-    p = Path(path)
-    if (p/"config.json").is_file(): return p
-    ptr = p if p.is_file() else p/"latest"
-    if ptr.is_file() and ptr.stat().st_size < 1024:
-        ck = ptr.parent/ptr.read_text(errors="replace").strip()
-        if ck != ptr.parent and (ck/"config.json").is_file(): return ck
-        raise SpanishLLMError(f"{ptr}: names {ck.name!r}, which is not a model folder (no config.json)")
-    if not p.exists(): raise SpanishLLMError(f"{p}: no such model folder")
-    raise SpanishLLMError(f"{p}: not a model folder (no config.json, and no `latest` checkpoint pointer)")
 
 _DTYPE_NAMES = ("float32", "bfloat16", "float16", "float64", "auto")
 

@@ -15,7 +15,7 @@ import transformers
 from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, GenerationMixin, PretrainedConfig, PreTrainedModel
 from transformers.cache_utils import Cache, DynamicCache
 from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
-from .core import SpanishLLMError, atomic_dir, closest, set_seed
+from .core import SpanishLLMError, atomic_dir, closest, model_folder, set_seed
 
 # %% auto #0
 __all__ = ['SIZES', 'SpanishLLMConfig', 'RMSNorm', 'RotaryEmbedding', 'rotate_half', 'apply_rope', 'Attention', 'MLP',
@@ -413,18 +413,22 @@ def check_checkpoint(path: str | Path) -> PretrainedConfig:
     if missing: raise SpanishLLMError(f"{p}: tensor {missing[0]} missing from the safetensors files ({len(missing)} missing in all)")
     return config
 
-def load_model(path: str | Path,             # a folder written by save_pretrained
+def load_model(path: str | Path,             # a folder written by save_pretrained, or a training run (its `latest`)
                dtype: torch.dtype | None = None,  # e.g. torch.bfloat16; None: as saved (float32 by default)
                device: str | None = None,    # None: stay on the CPU
               ) -> PreTrainedModel:
     "Check and load a causal LM folder (safetensors only), in eval mode."
+    path = model_folder(path)
     check_checkpoint(path)
     kw = {"dtype": dtype} if _V5 else {"torch_dtype": dtype}
     model = AutoModelForCausalLM.from_pretrained(path, use_safetensors=True, **({} if dtype is None else kw))
     return (model.to(device) if device else model).eval()
 
 # %% ../nbs/api/20_model.ipynb #f2628f73
-_WEIGHT_FILES = ("config.json", "model.safetensors.index.json")
+# what travels with the weights: the tokenizer and generation settings (not a training run's optimizer or RNG states)
+_EXPORT_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+                 "tokenizer.model", "vocab.json", "merges.txt", "chat_template.jinja", "chat_template.json",
+                 "generation_config.json")
 
 def to_llama_config(config: SpanishLLMConfig) -> "transformers.LlamaConfig":
     "The equivalent `LlamaConfig`; an error for settings Llama does not have."
@@ -448,7 +452,7 @@ def export_to_llama(src: str | Path,        # a SpanishLLM folder (save_pretrain
                    ) -> Path:
     "Write `src` as a plain `LlamaForCausalLM` folder (safetensors + tokenizer files)."
     from transformers import LlamaForCausalLM
-    src, out = Path(src), Path(out)
+    src, out = model_folder(src), Path(out)
     config = check_checkpoint(src)
     if config.model_type != "spanish_llm":
         raise SpanishLLMError(f"{src}: model_type {config.model_type!r}: expected a 'spanish_llm' model")
@@ -461,7 +465,7 @@ def export_to_llama(src: str | Path,        # a SpanishLLM folder (save_pretrain
     with atomic_dir(out, overwrite=overwrite) as tmp:
         llama.save_pretrained(tmp)
         for f in src.iterdir():   # tokenizer and generation files travel along
-            if f.is_file() and f.suffix != ".safetensors" and f.name not in _WEIGHT_FILES and not (tmp / f.name).exists():
+            if f.is_file() and f.name in _EXPORT_FILES and not (tmp / f.name).exists():
                 shutil.copy2(f, tmp / f.name)
     return out
 
@@ -522,6 +526,7 @@ def generate_cli(model_dir, prompt, max_new_tokens, temperature, top_p, seed, de
     transformers.utils.logging.disable_progress_bar()
     try: dev = torch.device(device or default_device())
     except RuntimeError: raise SpanishLLMError(f"--device {device!r}: expected a device such as cpu, cuda, cuda:1 or mps") from None
+    model_dir = model_folder(model_dir)
     model = load_model(model_dir)
     try: model = model.to(dev)
     except (RuntimeError, AssertionError) as e:

@@ -1,5 +1,6 @@
 "The model against transformers' own LlamaForCausalLM, its cache, masks, checkpointing, save/load, export, PEFT and CLI."
 import json
+import shutil
 import pytest
 import torch
 from conftest import assert_one_line_error
@@ -229,6 +230,22 @@ def test_cli_export_and_errors(run_cli, model_with_tokenizer, tmp_path):
     assert_one_line_error(run_cli("generate", "--model", tmp_path / "qk", "--prompt", "x"), "model.safetensors", "corrupt")
     (tmp_path / "qk" / "model.safetensors").unlink()
     assert_one_line_error(run_cli("export", "--to", "llama", tmp_path / "qk", tmp_path / "o"), "no *.safetensors")
+
+
+def test_cli_takes_a_training_run(run_cli, model_with_tokenizer, tmp_path):
+    "A run folder (or its `latest`) stands for its newest checkpoint; the export leaves optimizer and RNG states behind."
+    d, m, _ = model_with_tokenizer
+    run = tmp_path / "run"; shutil.copytree(d, run / "ckpt-7"); (run / "latest").write_text("ckpt-7\n")
+    for f in ("training_state.pt", "rng-0.pt", "manifest.json"): (run / "ckpt-7" / f).write_bytes(b"run state")
+    r = run_cli("export", "--to", "llama", run, tmp_path / "llama")
+    assert r.returncode == 0, r.stderr
+    names = {f.name for f in (tmp_path / "llama").iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= names
+    assert not names & {"training_state.pt", "rng-0.pt", "manifest.json"}, names
+    a = run_cli("generate", "--model", run / "latest", "--prompt", "Kaixo", "--max-new-tokens", "5")
+    b = run_cli("generate", "--model", d, "--prompt", "Kaixo", "--max-new-tokens", "5")
+    assert a.returncode == 0 and a.stdout == b.stdout, (a.stderr, a.stdout, b.stdout)
+    assert_one_line_error(run_cli("export", tmp_path / "nowhere", tmp_path / "x"), "nowhere", "no such model folder")
 
 
 def test_cli_generate_bad_settings_fail_before_any_output(run_cli, model_with_tokenizer):
