@@ -60,3 +60,16 @@ def test_sample_corpus_is_complete():
     n = {len(v) for v in par.values()}
     assert len(n) == 1 and n.pop() >= 100, {k: len(v) for k, v in par.items()}
     for l, lines in par.items(): assert all(s.strip() for s in lines), l
+
+
+def test_docs_sidebar_lists_every_notebook():
+    "nbs/sidebar.yml (custom_sidebar) names every notebook of the docs, and only notebooks that exist."
+    import yaml
+    side = yaml.safe_load((ROOT / "nbs/sidebar.yml").read_text())["website"]["sidebar"]["contents"]
+    def walk(c):
+        for x in c: yield from ([x] if isinstance(x, str) else walk(x["contents"]))
+    listed = list(walk(side))
+    nbs = {str(p.relative_to(ROOT / "nbs")) for p in (ROOT / "nbs").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts}
+    assert not [i for i in listed if not (ROOT / "nbs" / i).exists()], "sidebar names missing files"
+    assert nbs <= set(listed), f"notebooks missing from nbs/sidebar.yml: {sorted(nbs - set(listed))}"
+    assert "metadata-files: [nbdev.yml, sidebar.yml]" in (ROOT / "nbs/_quarto.yml").read_text()
