@@ -154,26 +154,35 @@ def task_dirs(include_path: str | os.PathLike | Iterable | None = None) -> list[
         if not Path(p).is_dir(): raise SpanishLLMError(f"--include-path {p}: not a folder")
     return [package_dir()/"tasks", *map(Path, extra)]
 
+def _index_entry(f: Path) -> dict:
+    "The YAML of task file `f`, checked for what the index needs (a task name, or a group's list of names)."
+    y = read_task_yaml(f)
+    if "group" in y and isinstance(y.get("task"), list):
+        for t in y["task"]:
+            if not isinstance(t.get("task") if isinstance(t, dict) else t, str):
+                raise SpanishLLMError(f"{f}: field 'task' of group {y['group']!r} must list task names")
+    elif y.get("task") is None and "group" not in y: raise SpanishLLMError(f"{f}: missing field 'task'")
+    return y
+
 def task_index(include_path=None) -> dict[str, dict]:
-    "Every task and group known: name -> {'kind': 'task'|'group', 'path': Path} (tasks) or {'tasks': [...]} (groups)."
+    "Every task and group known: name -> {'kind': 'task'|'group', 'path': Path, 'tasks': [...] (groups)}; unreadable files of yours by path."
     idx: dict[str, dict] = {}
     tags: dict[str, list] = {}
     for d in task_dirs(include_path):
+        shipped = d == package_dir()/"tasks"
         for f in sorted(d.rglob("*.yaml")):
             if f.name == "local_data.yaml" and f.parent == package_dir()/"tasks": continue
-            y = read_task_yaml(f)
+            try: y = _index_entry(f)
+            except SpanishLLMError as e:
+                if shipped: raise
+                idx[str(f)] = dict(kind="unreadable", path=f, error=str(e)); continue
             if "group" in y and isinstance(y.get("task"), list):
-                names = []
-                for t in y["task"]:
-                    if isinstance(t, dict): t = t.get("task")
-                    if not isinstance(t, str): raise SpanishLLMError(f"{f}: field 'task' of group {y['group']!r} must list task names")
-                    names.append(t)
+                names = [t.get("task") if isinstance(t, dict) else t for t in y["task"]]
                 idx[str(y["group"])] = dict(kind="group", path=f, tasks=names)
             elif isinstance(y.get("task"), str):
                 idx[y["task"]] = dict(kind="task", path=f)
                 tg = y.get("tag") or []
                 for t in [tg] if isinstance(tg, str) else tg: tags.setdefault(str(t), []).append(y["task"])
-            elif y.get("task") is None and "group" not in y: raise SpanishLLMError(f"{f}: missing field 'task'")
     for t, names in tags.items(): idx.setdefault(t, dict(kind="group", path=None, tasks=names))
     return idx
 
@@ -184,9 +193,12 @@ def resolve_tasks(names: str | Iterable[str], include_path=None, index: dict | N
     out: list[str] = []
     def add(n, stack=()):
         if n not in idx:
-            near = difflib.get_close_matches(n, list(idx), n=4, cutoff=0.5) or [k for k in idx if n.lower() in k.lower()][:4]
+            known = [k for k, v in idx.items() if v["kind"] != "unreadable"]
+            near = difflib.get_close_matches(n, known, n=4, cutoff=0.5) or [k for k in known if n.lower() in k.lower()][:4]
             hint = f" (close names: {', '.join(near)})" if near else ""
-            raise SpanishLLMError(f"unknown task {n!r}{hint}; `spanish-llm eval --list` lists all")
+            bad = [v for v in idx.values() if v["kind"] == "unreadable"]
+            also = f"; {len(bad)} task file(s) could not be read, the first: {bad[0]['error']}" if bad else ""
+            raise SpanishLLMError(f"unknown task {n!r}{hint}; `spanish-llm eval --list` lists all{also}")
         if idx[n]["kind"] == "group":
             if n in stack: raise SpanishLLMError(f"group {n!r} contains itself")
             for t in idx[n]["tasks"]: add(t, stack + (n,))
@@ -893,7 +905,8 @@ def eval_cli(model_dir, tokenizer, tasks, include_path, num_fewshot, limit, batc
     "Evaluate a model on lm-evaluation-harness-style tasks (multiple choice, bits per byte)."
     if list_tasks:
         for n, v in sorted(task_index(include_path or None).items()):
-            click.echo(f"{n}\t{v['kind']}" + (f"\t{','.join(v['tasks'])}" if v["kind"] == "group" else ""))
+            click.echo(f"{n}\t{v['kind']}" + (f"\t{','.join(v['tasks'])}" if v["kind"] == "group" else
+                                              f"\t{v['error']}" if v["kind"] == "unreadable" else ""))
         return
     for opt, v in (("--model", model_dir), ("--tasks", tasks), ("--out", out)):
         if not v: raise SpanishLLMError(f"missing option {opt}")

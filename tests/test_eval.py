@@ -242,3 +242,19 @@ def test_run_folder_and_tacon(run_cli, tiny_model, tmp_path, shared_data):
     assert res["model"]["name"] == str(run/"ckpt-7")
     assert [v["lang"] for v in res["results"].values()] == ["es", "ca", "eu", "gl", "en"]
     assert all(v["metrics"]["bits_per_byte"] > 0 and v["n"] == 3 for v in res["results"].values())
+
+
+def test_an_unreadable_yaml_of_yours_does_not_stop_the_others(run_cli, tiny_model, tmp_path, shared_data):
+    "As in lm-eval, one broken file in --include-path is listed as unreadable, and named when a task is not found."
+    from spanish_llm.core import package_dir
+    mine = tmp_path/"mine"; mine.mkdir()
+    (mine/"mine.yaml").write_text((package_dir()/"tasks/bl2mp/bl2mp.yaml").read_text().replace("task: bl2mp", "task: my_bl2mp"))
+    (mine/"broken.yaml").write_text("task: [unclosed\n")
+    r = run_cli("eval", "--model", tiny_model, "--tasks", "my_bl2mp", "--include-path", mine, "--limit", "4",
+                "--out", tmp_path/"r.json", "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path/"r.json").read_text())["results"]["my_bl2mp"]["n"] == 4
+    lst = run_cli("eval", "--list", "--include-path", mine)
+    assert lst.returncode == 0 and f"{mine/'broken.yaml'}\tunreadable" in lst.stdout, lst.stdout[-500:]
+    assert_one_line_error(run_cli("eval", "--model", tiny_model, "--tasks", "my_bl2", "--include-path", mine,
+                                  "--out", tmp_path/"x.json"), "unknown task 'my_bl2'", "broken.yaml", "not valid YAML")
