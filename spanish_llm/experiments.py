@@ -390,7 +390,10 @@ def compare_runs(runs: Iterable[str | os.PathLike | Run], runs_dir: str | os.Pat
     for r in runs:
         r = r if isinstance(r, Run) else load_run(r, runs_dir)
         rows[r.id] = dict(status=r.status, **r.params, **{f"metric:{k}": v for k, v in r.final_metrics().items()})
-    return pd.DataFrame.from_dict(rows, orient="index")
+    cols = list(dict.fromkeys(k for row in rows.values() for k in row))
+    # parameters keep their types where another run lacks them (a seed stays 0, not 0.0); metrics are numbers
+    return pd.DataFrame({c: pd.Series([row.get(c) for row in rows.values()], index=list(rows),
+                                      dtype=float if c.startswith("metric:") else object) for c in cols})
 
 def metric_curves(runs: Iterable[str | os.PathLike | Run], metrics: Iterable[str] | None = None,
                   runs_dir: str | os.PathLike | None = None):

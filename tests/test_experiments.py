@@ -203,6 +203,12 @@ def test_compare_and_local_sweep(tmp_path, run_cli):
     df = compare_runs(folders)
     assert sorted(df["steps"]) == [2, 5] and df["metric:loss"].notna().all()
     assert len(metric_curves(folders, ["loss"]).data) == 2
+    # runs whose parameter sets differ (another notebook): integers stay integers where a value is missing
+    other = tmp_path/"other.ipynb"; make_notebook(other, "from spanish_llm.experiments import log_metric\nlog_metric('loss', 1.5)", params="seed = 0")
+    from spanish_llm.experiments import run_experiment
+    mixed = compare_runs([*folders, run_experiment(other, {}, runs_dir=runs)])
+    assert mixed["steps"].isna().sum() == 1 and {type(v) for v in mixed["steps"].dropna()} == {int}
+    assert {type(v) for v in mixed["seed"].dropna()} == {int}
     dom = chromium_dom(html)
     assert dom.count('class="plot-container plotly"') == 1 and "main-svg" in dom
     assert_one_line_error(run_cli("experiment", "show", "no-such-run", "--runs-dir", runs), "no-such-run", "not found")
