@@ -63,8 +63,7 @@ def token_work(mdir, tdir, names, limit, num_fewshot):
     full = uniq = 0
     for n in names:
         cfg = load_task(n, tdir); docs = load_docs(cfg, limit=limit)
-        fsplit = cfg.fewshot_split or cfg.training_split or cfg.validation_split or cfg.test_split   # as score_task
-        fs = load_docs(cfg, split=fsplit) if num_fewshot else None
+        fs = load_docs(cfg, split=cfg.fewshot_source) if num_fewshot else None
         groups = [[sc.encode_pair(r.context, c) for c in r.continuations]
                   for r in build_requests(cfg, docs, num_fewshot=num_fewshot, fewshot_docs=fs)]
         full += sum(min(len(c) + len(x), sc.max_length) for g in groups for c, x in g)

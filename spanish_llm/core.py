@@ -16,7 +16,7 @@ __all__ = ['SpanishLLMError', 'closest', 'package_dir', 'project_root', 'sample_
            'to_json', 'atomic_write_json', 'atomic_dir', 'model_folder', 'fingerprint_bytes', 'fingerprint_files',
            'set_seed', 'default_device', 'git_info', 'package_versions', 'hardware_info', 'environment_info',
            'config_from_dict', 'config_to_dict', 'parse_override', 'apply_overrides', 'load_config', 'save_config',
-           'progress']
+           'progress_enabled', 'progress']
 
 # %% ../nbs/api/00_core.ipynb #411bfcff
 class SpanishLLMError(Exception):
@@ -356,9 +356,13 @@ def save_config(cfg, path: str | os.PathLike) -> Path:
     return atomic_write(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True))
 
 # %% ../nbs/api/00_core.ipynb #c64a52eb
+def progress_enabled() -> bool:
+    "Whether to show progress bars (ours, and those of `datasets`, `tokenizers`, `transformers`): not when SPANISH_LLM_PROGRESS=0."
+    return os.environ.get("SPANISH_LLM_PROGRESS", "1") != "0"
+
 def progress(iterable=None, **kwargs):
     "A tqdm progress bar (disabled when SPANISH_LLM_PROGRESS=0)."
     from tqdm.auto import tqdm
-    kwargs.setdefault("disable", os.environ.get("SPANISH_LLM_PROGRESS", "1") == "0")
+    kwargs.setdefault("disable", not progress_enabled())
     kwargs.setdefault("dynamic_ncols", True)
     return tqdm(iterable, **kwargs)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Literal
 from .core import (SpanishLLMError, atomic_dir, atomic_write, atomic_write_json, closest, config_to_dict,
                               environment_info, fingerprint_bytes, fingerprint_files, load_config, progress,
-                              sample_dir, to_json)
+                              progress_enabled, sample_dir, to_json)
 from .languages import ALL_LANGS, LANGUAGES, get_language, lang_code
 from .langid import LangIdConfig, identify_documents
 
@@ -546,7 +546,7 @@ def prepare_corpus(config: PrepareConfig,             # sources and stages
         counts["kept"] = n
         ds = datasets.Dataset.from_file(str(tmp/"_documents.arrow"), in_memory=False)
         bars = datasets.is_progress_bar_enabled()
-        if os.environ.get("SPANISH_LLM_PROGRESS", "1") == "0": datasets.disable_progress_bars()
+        if not progress_enabled(): datasets.disable_progress_bars()
         try: ds.save_to_disk(str(tmp/"dataset"))
         finally:
             if bars: datasets.enable_progress_bars()

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Iterable
 import numpy as np
 from .core import (SpanishLLMError, atomic_dir, atomic_write_json, closest, config_to_dict,
-                              environment_info, fingerprint_bytes, fingerprint_files, load_config, package_dir, progress)
+                              environment_info, fingerprint_bytes, fingerprint_files, load_config, package_dir, progress,
+                              progress_enabled)
 from .languages import PROJECT_LANGS, lang_code
 from .corpus import TEXT_FIELDS
 
@@ -187,7 +188,7 @@ def prepare_tokens(cfg: DataConfig,                 # corpus, tokenizer, packing
     docs = load_documents(cfg)
     tok_fp, corpus_fp = fingerprint_files([resolve_path(cfg.tokenizer)]), _corpus_fingerprint(cfg)
     bars = datasets.is_progress_bar_enabled()
-    if os.environ.get("SPANISH_LLM_PROGRESS", "1") == "0": datasets.disable_progress_bars()
+    if not progress_enabled(): datasets.disable_progress_bars()
     try:
         enc = docs.with_format("arrow").map(
             _encode_fn(tok), batched=True, batch_size=cfg.batch_size, num_proc=cfg.num_proc if cfg.num_proc > 1 else None,

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 import yaml
 from .core import (SpanishLLMError, closest, atomic_write, atomic_write_json, fingerprint_bytes,
                               fingerprint_files, default_device, environment_info, model_folder, package_dir, shared_data_dir,
-                              progress)
+                              progress, progress_enabled)
 from .languages import ALL_LANGS, PROJECT_LANGS, lang_code
 
 # %% auto #0
@@ -95,6 +95,10 @@ class TaskConfig:
     @property
     def eval_split(self): return self.test_split or self.validation_split
     @property
+    def fewshot_source(self):
+        "The split few-shot examples come from (lm-eval's order: fewshot, training, validation, test)."
+        return self.fewshot_split or self.training_split or self.validation_split or self.test_split
+    @property
     def metrics(self) -> list[str]:
         "The metric names asked for, with our defaults."
         if self.metric_list: return [m["metric"] for m in self.metric_list]
@@ -154,15 +158,19 @@ def task_dirs(include_path: str | os.PathLike | Iterable | None = None) -> list[
         if not Path(p).is_dir(): raise SpanishLLMError(f"--include-path {p}: not a folder")
     return [package_dir()/"tasks", *map(Path, extra)]
 
-def _index_entry(f: Path) -> dict:
-    "The YAML of task file `f`, checked for what the index needs (a task name, or a group's list of names)."
+def _index_entry(f: Path) -> tuple[tuple[str, dict] | None, list[str]]:
+    "The index entry `(name, entry)` of task file `f` (a task or a group, else None) and the tags of its task."
     y = read_task_yaml(f)
     if "group" in y and isinstance(y.get("task"), list):
-        for t in y["task"]:
-            if not isinstance(t.get("task") if isinstance(t, dict) else t, str):
-                raise SpanishLLMError(f"{f}: field 'task' of group {y['group']!r} must list task names")
-    elif y.get("task") is None and "group" not in y: raise SpanishLLMError(f"{f}: missing field 'task'")
-    return y
+        names = [t.get("task") if isinstance(t, dict) else t for t in y["task"]]
+        if not all(isinstance(n, str) for n in names):
+            raise SpanishLLMError(f"{f}: field 'task' of group {y['group']!r} must list task names")
+        return (str(y["group"]), dict(kind="group", path=f, tasks=names)), []
+    if isinstance(y.get("task"), str):
+        tg = y.get("tag") or []
+        return (y["task"], dict(kind="task", path=f)), [str(t) for t in ([tg] if isinstance(tg, str) else tg)]
+    if y.get("task") is None and "group" not in y: raise SpanishLLMError(f"{f}: missing field 'task'")
+    return None, []
 
 def task_index(include_path=None) -> dict[str, dict]:
     "Every task and group known: name -> {'kind': 'task'|'group', 'path': Path, 'tasks': [...] (groups)}; unreadable files of yours by path."
@@ -172,17 +180,13 @@ def task_index(include_path=None) -> dict[str, dict]:
         shipped = d == package_dir()/"tasks"
         for f in sorted(d.rglob("*.yaml")):
             if f.name == "local_data.yaml" and f.parent == package_dir()/"tasks": continue
-            try: y = _index_entry(f)
+            try: entry, tg = _index_entry(f)
             except SpanishLLMError as e:
                 if shipped: raise
                 idx[str(f)] = dict(kind="unreadable", path=f, error=str(e)); continue
-            if "group" in y and isinstance(y.get("task"), list):
-                names = [t.get("task") if isinstance(t, dict) else t for t in y["task"]]
-                idx[str(y["group"])] = dict(kind="group", path=f, tasks=names)
-            elif isinstance(y.get("task"), str):
-                idx[y["task"]] = dict(kind="task", path=f)
-                tg = y.get("tag") or []
-                for t in [tg] if isinstance(tg, str) else tg: tags.setdefault(str(t), []).append(y["task"])
+            if entry is None: continue
+            idx[entry[0]] = entry[1]
+            for t in tg: tags.setdefault(t, []).append(entry[0])
     for t, names in tags.items(): idx.setdefault(t, dict(kind="group", path=None, tasks=names))
     return idx
 
@@ -248,7 +252,7 @@ def dataset_source(cfg: TaskConfig, local: bool = True) -> tuple[str, str | None
 def load_docs(cfg: TaskConfig, split: str | None = None, limit: int | None = None, local: bool = True) -> list[dict]:
     "The documents of `split` (the evaluation split by default), after `process_docs`, the first `limit` of them."
     import datasets
-    if os.environ.get("SPANISH_LLM_PROGRESS", "1") == "0": datasets.disable_progress_bars()
+    if not progress_enabled(): datasets.disable_progress_bars()
     split = split or cfg.eval_split
     path, name, kw = dataset_source(cfg, local)
     if isinstance(kw.get("data_files"), dict) and split in kw["data_files"]:   # load only the split needed
@@ -356,7 +360,7 @@ def _fewshot(cfg, fewshot_docs, k, doc, rng):
     "Few-shot examples, as lm-eval's samplers pick them (a document never serves as its own example)."
     if not k: return ""
     sampler = (cfg.fewshot_config or {}).get("sampler", "default")
-    same = (cfg.fewshot_split or cfg.training_split or cfg.validation_split or cfg.test_split) == cfg.test_split
+    same = cfg.fewshot_source == cfg.test_split
     pool = [j for j, d in enumerate(fewshot_docs) if not (same and d == doc)]
     if sampler == "first_n": pick = pool[:k]
     else: pick = [j for j in rng.sample(range(len(fewshot_docs)), min(k + 1, len(fewshot_docs))) if not (same and fewshot_docs[j] == doc)][:k]
@@ -640,8 +644,7 @@ def score_task(scorer: Scorer, cfg: TaskConfig, num_fewshot: int | None = None, 
     docs = load_docs(cfg, limit=limit, local=local)
     fs = None
     if k:
-        fsplit = cfg.fewshot_split or cfg.training_split or cfg.validation_split or cfg.test_split   # lm-eval's order
-        fs = load_docs(cfg, split=fsplit, local=local)
+        fs = load_docs(cfg, split=cfg.fewshot_source, local=local)
     reqs = build_requests(cfg, docs, k or 0, fs, seed)
     out = dict(task=cfg.task, lang=task_language(cfg), output_type=cfg.output_type, n=len(docs), num_fewshot=k or 0,
                data_fingerprint=fingerprint_bytes(json.dumps(docs, sort_keys=True, default=str)))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 from .core import (SpanishLLMError, atomic_dir, atomic_write_json, config_to_dict, environment_info,
-                              fingerprint_files, load_config, progress, sample_dir)
+                              fingerprint_files, load_config, progress, progress_enabled, sample_dir)
 from .languages import lang_code
 
 # %% auto #0
@@ -205,7 +205,7 @@ def train_tokenizer(corpus: Iterable[str | os.PathLike] | str | os.PathLike,  # 
     trainer = trainers.BpeTrainer(vocab_size=cfg.vocab_size, min_frequency=cfg.min_frequency,
                                   special_tokens=special_tokens(cfg.n_reserved), max_token_length=cfg.max_token_chars,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=os.environ.get("SPANISH_LLM_PROGRESS", "1") != "0")
+                                  show_progress=progress_enabled())
     n_docs = sum(math.ceil(v["repeat"]) * len(texts[l]) for l, v in mix.items())
     t0 = time.perf_counter()
     tok.train_from_iterator(sample_texts(texts, mix, cfg.seed, drawn), trainer=trainer, length=n_docs)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 from .core import (SpanishLLMError, atomic_write, atomic_write_json, config_from_dict, config_to_dict,
                               default_device, environment_info, fingerprint_bytes, fingerprint_files, load_config, progress,
-                              save_config, set_seed, to_json)
+                              progress_enabled, save_config, set_seed, to_json)
 from .data import DataConfig, TokenShards, get_batch, open_mixture, prepare_tokens, resolve_path
 
 # %% auto #0
@@ -373,7 +373,7 @@ def pretrain(cfg: PretrainConfig,            # the run's config
     from accelerate import Accelerator
     out = Path(out)
     if cfg.threads: torch.set_num_threads(cfg.threads)
-    if os.environ.get("SPANISH_LLM_PROGRESS", "1") == "0":
+    if not progress_enabled():
         from transformers.utils import logging as hf_logging
         hf_logging.disable_progress_bar()
     if cfg.batch_size % cfg.micro_batch_size: raise SpanishLLMError(f"batch_size {cfg.batch_size}: expected a multiple of micro_batch_size {cfg.micro_batch_size}")

@@ -6,14 +6,6 @@ from conftest import ROOT, assert_one_line_error
 from test_experiments import chromium_dom, _runs
 
 LANGS = ["es", "ca", "eu", "gl", "en"]
-NEEDS = ["tokenizer", "tokenizer_eval", "model", "data", "train", "evaluation"]
-
-
-def _chain_modules():
-    "The speedrun calls every module of the chain; until they are all in the checkout its end-to-end tests skip."
-    from importlib.util import find_spec
-    missing = [m for m in NEEDS if find_spec(f"spanish_llm.{m}") is None]
-    if missing: pytest.skip(f"spanish_llm.{', spanish_llm.'.join(missing)} not in this checkout yet")
 STEPS = ["prepare", "tokenizer", "pretrain", "bits_per_byte", "multiple_choice"]
 
 
@@ -31,7 +23,6 @@ def test_bad_input_leaves_nothing(tmp_path, run_cli):
 @pytest.fixture(scope="module")
 def speedrun_run(tmp_path_factory):
     "One `spanish-llm speedrun --preset cpu-tiny`, timed: (CompletedProcess, run folder, seconds)."
-    _chain_modules()
     from conftest import _run_cli
     runs = tmp_path_factory.mktemp("speedrun")/"runs"
     t = time.time()
