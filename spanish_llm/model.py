@@ -6,7 +6,7 @@ Docs: https://spanish-llm.github.io/spanish_llm/api/model.html.md"""
 
 # %% ../nbs/api/20_model.ipynb #b3a9c08c
 from __future__ import annotations
-import math, shutil
+import contextlib, math, shutil
 from pathlib import Path
 import torch
 import torch.nn.functional as F
@@ -18,10 +18,11 @@ from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutpu
 from .core import SpanishLLMError, atomic_dir, closest, model_folder, set_seed
 
 # %% auto #0
-__all__ = ['SIZES', 'SpanishLLMConfig', 'RMSNorm', 'RotaryEmbedding', 'rotate_half', 'apply_rope', 'Attention', 'MLP',
-           'DecoderLayer', 'causal_mask', 'SpanishLLMPreTrainedModel', 'SpanishLLMModel', 'SpanishLLMForCausalLM',
-           'config_for_size', 'count_parameters', 'flops_per_token', 'check_checkpoint', 'load_model',
-           'to_llama_config', 'export_to_llama', 'generation_inputs', 'generate_text', 'generate_cli', 'export_cli']
+__all__ = ['SDPA_CHOICES', 'SIZES', 'SpanishLLMConfig', 'RMSNorm', 'RotaryEmbedding', 'rotate_half', 'apply_rope', 'Attention',
+           'sdpa_backends', 'sdpa_preference', 'MLP', 'DecoderLayer', 'causal_mask', 'SpanishLLMPreTrainedModel',
+           'SpanishLLMModel', 'SpanishLLMForCausalLM', 'config_for_size', 'count_parameters', 'flops_per_token',
+           'check_checkpoint', 'load_model', 'to_llama_config', 'export_to_llama', 'generation_inputs', 'generate_text',
+           'generate_cli', 'export_cli']
 
 # %% ../nbs/api/20_model.ipynb #1ce3ee80
 class SpanishLLMConfig(PretrainedConfig):
@@ -148,6 +149,35 @@ class Attention(nn.Module):
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None and T > 1,
                                            scale=self.head_dim ** -0.5, **gqa)
         return self.o_proj(y.transpose(1, 2).reshape(B, T, -1))
+
+# %% ../nbs/api/20_model.ipynb #dcd0e0c7
+SDPA_CHOICES = ("auto", "torch", "cudnn", "flash", "efficient", "math")
+
+def sdpa_backends(device,               # where the model runs: "cuda", "cuda:1", "cpu", a torch.device...
+                  choice: str = "auto", # auto: cuDNN first on NVIDIA Hopper; torch: torch's order; or the kernel to try first
+                 ) -> list | None:
+    "The SDPA kernels to try, in order, or None to keep torch's own order."
+    from torch.nn.attention import SDPBackend
+    if choice not in SDPA_CHOICES:
+        raise SpanishLLMError(f"sdpa {choice!r}{closest(str(choice), SDPA_CHOICES)}: expected one of {', '.join(SDPA_CHOICES)}")
+    dev = torch.device(device)
+    if choice == "torch": return None
+    if choice == "auto":
+        hopper = (dev.type == "cuda" and torch.version.cuda is not None and torch.cuda.is_available()
+                  and torch.cuda.get_device_capability(dev)[0] == 9)
+        if not hopper: return None
+        choice = "cudnn"
+    order = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH, SDPBackend.CUDNN_ATTENTION]
+    first = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION,
+             "efficient": SDPBackend.EFFICIENT_ATTENTION, "math": SDPBackend.MATH}[choice]
+    return [first] + [b for b in order if b != first]
+
+def sdpa_preference(device, choice: str = "auto"):
+    "A context in which SDPA tries the kernels of `sdpa_backends(device, choice)` in that order (a no-op when None)."
+    backends = sdpa_backends(device, choice)
+    if backends is None: return contextlib.nullcontext()
+    from torch.nn.attention import sdpa_kernel
+    return sdpa_kernel(backends, set_priority=True)
 
 # %% ../nbs/api/20_model.ipynb #54d2e78f
 class MLP(nn.Module):

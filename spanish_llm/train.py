@@ -56,6 +56,7 @@ class PretrainConfig:
     seed: int = 0                    # model initialization, data order
     precision: Literal["auto", "bf16", "fp16", "no"] = "auto"  # mixed precision; auto: bf16 on GPU, none on CPU
     compile: bool = False            # torch.compile the model
+    sdpa: Literal["auto", "torch", "cudnn", "flash", "efficient", "math"] = "auto"  # attention kernel to try first; auto: cuDNN on NVIDIA Hopper, torch's order elsewhere
     gradient_checkpointing: bool = False  # recompute activations in the backward pass
     log_every: int = 10              # steps between metric lines
     eval_every: int = 100            # steps between validation (and at the end)
@@ -330,9 +331,11 @@ def _write_checkpoint(out: Path, step: int, accelerator, model, optimizer, sched
     if accelerator.is_main_process:
         shutil.rmtree(part, ignore_errors=True); part.mkdir(parents=True)
     accelerator.wait_for_everyone()
-    sd = accelerator.get_state_dict(model)
+    sd = accelerator.get_state_dict(model)   # torch.compile's wrapper prefixes every name with _orig_mod.
+    if sd: sd = {k.replace("_orig_mod.", ""): v for k, v in sd.items()}
     optim_sd = _optimizer_state(accelerator, model, optimizer)
     unwrapped = accelerator.unwrap_model(model)
+    unwrapped = getattr(unwrapped, "_orig_mod", unwrapped)
     if accelerator.is_main_process:
         unwrapped.save_pretrained(part, state_dict=sd, safe_serialization=True)
         if tokenizer_dir is not None:
@@ -371,6 +374,7 @@ def pretrain(cfg: PretrainConfig,            # the run's config
     "Train a causal LM on the config's data; checkpoint, log and evaluate; return the run's summary."
     import torch
     from accelerate import Accelerator
+    from spanish_llm.model import sdpa_preference
     out = Path(out)
     if cfg.threads: torch.set_num_threads(cfg.threads)
     if not progress_enabled():
@@ -423,7 +427,7 @@ def pretrain(cfg: PretrainConfig,            # the run's config
     if cfg.compile: model = torch.compile(model)
     oc = cfg.optim
     optimizer = torch.optim.AdamW(param_groups(accelerator.unwrap_model(model), oc.weight_decay), lr=oc.lr,
-                                  betas=(oc.beta1, oc.beta2), eps=oc.eps)
+                                  betas=(oc.beta1, oc.beta2), eps=oc.eps, fused=accelerator.device.type == "cuda" or None)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _Schedule(cfg.steps, oc))
     optimizer = accelerator.prepare(optimizer)   # the scheduler is ours: accelerate's steps it once per process
     step, tokens_seen, elapsed = 0, {l: 0 for l in sampler.langs}, 0.0
@@ -448,7 +452,7 @@ def pretrain(cfg: PretrainConfig,            # the run's config
     val, last, stopped = {}, {}, None
     model.train()
     bar = progress(total=cfg.steps, initial=step, desc="pretrain", unit="step") if main else None
-    with _Stop() as stop:
+    with _Stop() as stop, sdpa_preference(accelerator.device, cfg.sdpa):
         while step < cfg.steps:
             t0 = time.perf_counter()
             loss_sum = torch.zeros((), device=accelerator.device)

@@ -223,3 +223,21 @@ def test_resume_prepares_tokens_again_when_data_settings_changed(tokens, tmp_pat
     assert r.returncode == 0, r.stderr
     assert "prepared with a different seq_len;" in r.stderr
     assert TokenShards(out/"tokens").seq_len == 24
+
+
+def test_compiled_run_saves_plain_weights_and_resumes(config, reference, tmp_path):
+    """With compile: true the checkpoints hold the model's own names (not torch.compile's `_orig_mod.`), load with
+    from_pretrained, and --resume continues the run (it once failed there: the saved names did not match the model)."""
+    from transformers import AutoModelForCausalLM
+    import spanish_llm.model     # registers the architecture
+    out = tmp_path/"run"
+    args = ("--set", "compile=true", "--set", "eval_every=10", "--set", "save_every=5")
+    for steps, extra in ((5, ()), (10, ("--resume",))):
+        p = _start(config, out, "--set", f"steps={steps}", *args, *extra)
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-3000:]
+    w = _weights(out/"ckpt-10")
+    assert not [k for k in w if "_orig_mod" in k] and w.keys() == _weights(reference/"ckpt-120").keys()
+    m = AutoModelForCausalLM.from_pretrained(out/"ckpt-10")
+    assert _same({k: m.state_dict()[k] for k in w}, w)
+    assert [r["step"] for r in map(json.loads, (out/"metrics.jsonl").read_text().splitlines()) if "lr" in r] == list(range(1, 11))
