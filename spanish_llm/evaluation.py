@@ -427,11 +427,15 @@ class Scorer:
                  pack_tokens: int | None = None,# longest pack of one question's choices (default: 4 x max_length)
                  row_tokens: int = 256,         # several packs share a row up to this many tokens (0: one per row)
                  cache: bool = True,            # remember scored requests (identical ones in later tasks are free)
+                 batch_tokens: int | None = None,# at most this many padded tokens per forward pass, past its first row
+                                                 # (default: 1024 on a CPU, where small batches stay in cache; 0: no limit)
                 ):
         import torch
         self.model, self.tok, self.batch_size = model.eval(), tokenizer, int(batch_size)
         if self.batch_size < 1: raise SpanishLLMError(f"batch size {batch_size}: expected a positive integer")
         self.device = next(model.parameters()).device
+        if batch_tokens is not None and batch_tokens < 0: raise SpanishLLMError(f"batch tokens {batch_tokens}: expected 0 (no limit) or more")
+        self.batch_tokens = int(batch_tokens) if batch_tokens is not None else (1024 if self.device.type == "cpu" else 0)
         self.max_length = int(max_length or resolve_max_length(model.config, tokenizer))
         self.pack_tokens = int(pack_tokens or 4 * self.max_length)
         self.row_tokens, self.cache = int(row_tokens), ({} if cache else None)
@@ -556,9 +560,19 @@ class Scorer:
         packs = self._packs([[m for m, _ in grp] for grp in todo])
         rows = self._rows(packs)
         with torch.inference_mode():
-            for s in progress(range(0, len(rows), self.batch_size), desc=desc):
-                for g, m, ll, gr, n in self._forward(rows[s:s + self.batch_size]): cache[todo[g][m][1]] = (ll, gr, n)
+            for batch in progress(self._batches(rows), desc=desc):
+                for g, m, ll, gr, n in self._forward(batch): cache[todo[g][m][1]] = (ll, gr, n)
         return [[cache[k] for k in ks] for ks in keys]
+
+    def _batches(self, rows):
+        "Consecutive rows in batches of at most `batch_size` rows and (past the first row) `batch_tokens` padded tokens."
+        out, cur, width = [], [], 0
+        for r in rows:
+            n = sum(len(p[0]) for p in r)
+            if cur and (len(cur) == self.batch_size or (self.batch_tokens and (len(cur) + 1) * max(width, n) > self.batch_tokens)):
+                out.append(cur); cur, width = [], 0
+            cur.append(r); width = max(width, n)
+        return out + [cur] if cur else out
 
     def score_requests(self, reqs: list[Request], desc: str = "scoring") -> list[list[tuple[float, bool, int]]]:
         "Log-likelihoods for multiple-choice requests (one list per request, one entry per choice)."
@@ -844,6 +858,7 @@ def evaluate(model,                         # a model object or a Hugging Face m
              num_fewshot: int | None = None,# override every task's num_fewshot
              limit: int | None = None,      # first N documents of each task
              batch_size: int = 16,          # packed rows per forward pass
+             batch_tokens: int | None = None,  # at most this many tokens per forward pass (default: 1024 on CPU, no limit elsewhere)
              device: str | None = None,     # default: the accelerator torch sees, else CPU (folders only)
              dtype: str | None = "float32", # 'float32', 'bfloat16', ... or 'auto'
              out: str | os.PathLike | None = None,  # results JSON (with .md table and .html chart beside it)
@@ -864,8 +879,8 @@ def evaluate(model,                         # a model object or a Hugging Face m
     if out is not None: _check_out(Path(out))
     t0 = time.perf_counter()
     model, tokenizer, minfo = load_model(model, tokenizer, device, dtype)
-    sc = Scorer(model, tokenizer, batch_size=batch_size, max_length=max_length)
-    res = dict(model=minfo, engine=dict(batch_size=batch_size, packed=sc.pack, head_only=sc.head_only, row_tokens=sc.row_tokens, cache=True, max_length=sc.max_length, dtype=minfo["dtype"], device=minfo["device"]),
+    sc = Scorer(model, tokenizer, batch_size=batch_size, max_length=max_length, batch_tokens=batch_tokens)
+    res = dict(model=minfo, engine=dict(batch_size=batch_size, batch_tokens=sc.batch_tokens, packed=sc.pack, head_only=sc.head_only, row_tokens=sc.row_tokens, cache=True, max_length=sc.max_length, dtype=minfo["dtype"], device=minfo["device"]),
                args=dict(tasks=names, requested=tasks if isinstance(tasks, str) else list(tasks), num_fewshot=num_fewshot, limit=limit,
                          include_path=[str(p) for p in task_dirs(include_path)[1:]], seed=seed, local_data=local_data),
                environment=environment_info(), results={}, errors={})
@@ -897,13 +912,14 @@ import click
 @click.option("--num-fewshot", type=int, default=None, help="Few-shot examples (default: each task's).")
 @click.option("--limit", type=int, default=None, help="Evaluate the first N documents of each task.")
 @click.option("--batch-size", type=int, default=16, show_default=True, help="Packed rows per forward pass.")
+@click.option("--batch-tokens", type=int, default=None, help="At most this many tokens per forward pass (default: 1024 on CPU, no limit on accelerators).")
 @click.option("--device", default=None, help="Device (default: the accelerator torch sees, else cpu).")
 @click.option("--dtype", default="float32", show_default=True, help="float32, bfloat16, float16 or auto.")
 @click.option("--out", type=click.Path(), default=None, help="Results JSON (a .md table and .html chart go beside it).")
 @click.option("--log-samples", is_flag=True, help="Keep per-document log-likelihoods in the JSON.")
 @click.option("--contamination", "contamination_corpus", type=click.Path(), default=None, help="Report 13-gram overlap with this corpus.")
 @click.option("--list", "list_tasks", is_flag=True, help="List the known tasks and groups, then exit.")
-def eval_cli(model_dir, tokenizer, tasks, include_path, num_fewshot, limit, batch_size, device, dtype, out, log_samples,
+def eval_cli(model_dir, tokenizer, tasks, include_path, num_fewshot, limit, batch_size, batch_tokens, device, dtype, out, log_samples,
              contamination_corpus, list_tasks):
     "Evaluate a model on lm-evaluation-harness-style tasks (multiple choice, bits per byte)."
     if list_tasks:
@@ -914,7 +930,7 @@ def eval_cli(model_dir, tokenizer, tasks, include_path, num_fewshot, limit, batc
     for opt, v in (("--model", model_dir), ("--tasks", tasks), ("--out", out)):
         if not v: raise SpanishLLMError(f"missing option {opt}")
     res = evaluate(model_dir, tokenizer, tasks, include_path=include_path or None, num_fewshot=num_fewshot, limit=limit,
-                   batch_size=batch_size, device=device, dtype=dtype, out=out, log_samples=log_samples,
+                   batch_size=batch_size, batch_tokens=batch_tokens, device=device, dtype=dtype, out=out, log_samples=log_samples,
                    contamination_corpus=contamination_corpus)
     click.echo(results_table(res), nl=False)
     for t, r in res["results"].items():

@@ -129,6 +129,13 @@ def test_cli_end_to_end(run_cli, tiny_model, tmp_path, shared_data):
     assert run_cli("eval", "--model", tiny_model, "--tasks", "bl2mp", "--limit", "6", "--batch-size", "4", "--out", out2,
                    "--device", "cpu").returncode == 0
     assert json.loads(out2.read_text())["results"]["bl2mp"]["metrics"] == res["results"]["bl2mp"]["metrics"]
+    # one row per forward pass (--batch-tokens 1) changes nothing but speed, and is recorded
+    out3 = tmp_path/"rows.json"
+    assert run_cli("eval", "--model", tiny_model, "--tasks", "bl2mp", "--limit", "6", "--batch-tokens", "1", "--out", out3,
+                   "--device", "cpu").returncode == 0
+    r3 = json.loads(out3.read_text())
+    assert r3["engine"]["batch_tokens"] == 1 and res["engine"]["batch_tokens"] == 1024
+    assert r3["results"]["bl2mp"]["metrics"] == res["results"]["bl2mp"]["metrics"]
 
 
 def test_bad_input(run_cli, tiny_model, tmp_path, shared_data):
@@ -212,7 +219,7 @@ def test_bad_arguments_fail_before_the_model_runs(run_cli, tiny_model, tmp_path)
     out = tmp_path/"r.json"
     assert_one_line_error(run_cli("eval", "--model", tiny_model, "--tasks", "bl2mp", "--out", out, "--dtype", "float64x"),
                           "dtype 'float64x'", "float32")
-    for kw, msg in [(dict(device="cudax"), "device 'cudax'"), (dict(num_fewshot=-1), "num_fewshot -1"),
+    for kw, msg in [(dict(device="cudax"), "device 'cudax'"), (dict(num_fewshot=-1), "num_fewshot -1"), (dict(batch_tokens=-1), "batch tokens -1"),
                     (dict(out=tmp_path), "is a folder")]:
         with pytest.raises(SpanishLLMError, match=msg): evaluate(tiny_model, tasks="bl2mp", limit=2, **{"out": out, **kw})
     assert not out.exists()
