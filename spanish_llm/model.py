@@ -177,6 +177,8 @@ def sdpa_preference(device, choice: str = "auto"):
     backends = sdpa_backends(device, choice)
     if backends is None: return contextlib.nullcontext()
     from torch.nn.attention import sdpa_kernel
+    import inspect
+    if "set_priority" not in inspect.signature(sdpa_kernel).parameters: return contextlib.nullcontext()   # torch < 2.6 cannot reorder
     return sdpa_kernel(backends, set_priority=True)
 
 # %% ../nbs/api/20_model.ipynb #54d2e78f
