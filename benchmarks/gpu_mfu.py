@@ -21,7 +21,7 @@ from pathlib import Path
 for _k in ("TORCHINDUCTOR_FX_GRAPH_CACHE", "TORCHINDUCTOR_AUTOGRAD_CACHE"): os.environ.setdefault(_k, "0")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
-from spanish_llm.core import default_device, environment_info, atomic_write_json, set_seed
+from spanish_llm.core import SpanishLLMError, apply_overrides, atomic_write_json, default_device, environment_info, set_seed
 from spanish_llm.model import SpanishLLMForCausalLM, config_for_size, count_parameters, flops_per_token, sdpa_backends, sdpa_preference
 
 # dense bf16 tensor-core peaks (no sparsity), FLOP/s; the first matching name wins
@@ -50,16 +50,15 @@ def _measure(size, a, device, peak, compile_mode, sdpa):
     set_seed(0)
     with torch.device(device): model = SpanishLLMForCausalLM(cfg)
     model.train()
-    fwd = model
     if compile_mode == "blocks":
         for layer in model.model.layers: layer.compile()
-    elif compile_mode == "model": fwd = torch.compile(model)
+    elif compile_mode == "model": model.compile()   # in place, as the trainer does
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device != "cpu")
     b = a.batch or BATCH.get(size, 8)
     x = torch.randint(0, cfg.vocab_size, (b, a.seq), device=device)
     def step():
         with torch.autocast(device_type=device, dtype=torch.bfloat16):
-            loss = fwd(input_ids=x, labels=x, use_cache=False).loss
+            loss = model(input_ids=x, labels=x, use_cache=False).loss
         loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
         return loss.detach()
     t0 = time.perf_counter()
@@ -75,7 +74,7 @@ def _measure(size, a, device, peak, compile_mode, sdpa):
              overrides=a.overrides, warmup_s=compile_s, loss=loss.item(), compile=compile_mode, sdpa=sdpa,
              sdpa_order=[b.name for b in sdpa_backends(device, sdpa) or []] or "torch's",
              max_memory_gb=(torch.cuda.max_memory_allocated() / 1e9) if device == "cuda" else None)
-    del model, fwd, opt
+    del model, opt
     if device == "cuda": torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
     return r
 
@@ -95,9 +94,8 @@ def main():
                     help="change the preset's shape, e.g. --set num_attention_heads=8 (repeatable)")
     ap.add_argument("--out", default=".", help="folder for mfu.json")
     a = ap.parse_args()
-    import yaml
-    try: a.overrides = {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in a.set)}
-    except ValueError: sys.exit(f"--set {a.set}: expected KEY=VALUE")
+    try: a.overrides = apply_overrides({}, a.set)   # KEY=VALUE, the value read as YAML, as pretrain's --set
+    except SpanishLLMError as e: sys.exit(f"--set: {e}")
     start, device = time.perf_counter(), default_device()
     name = device_name(device)
     peak = a.peak_tflops * 1e12 if a.peak_tflops else peak_flops(name)

@@ -331,11 +331,9 @@ def _write_checkpoint(out: Path, step: int, accelerator, model, optimizer, sched
     if accelerator.is_main_process:
         shutil.rmtree(part, ignore_errors=True); part.mkdir(parents=True)
     accelerator.wait_for_everyone()
-    sd = accelerator.get_state_dict(model)   # torch.compile's wrapper prefixes every name with _orig_mod.
-    if sd: sd = {k.replace("_orig_mod.", ""): v for k, v in sd.items()}
+    sd = accelerator.get_state_dict(model)
     optim_sd = _optimizer_state(accelerator, model, optimizer)
     unwrapped = accelerator.unwrap_model(model)
-    unwrapped = getattr(unwrapped, "_orig_mod", unwrapped)
     if accelerator.is_main_process:
         unwrapped.save_pretrained(part, state_dict=sd, safe_serialization=True)
         if tokenizer_dir is not None:
@@ -424,7 +422,7 @@ def pretrain(cfg: PretrainConfig,            # the run's config
             raise SpanishLLMError(f"{ckpt/'model.safetensors'}: does not match the model (missing {missing[:3]}, unexpected {unexpected[:3]})")
         model.tie_weights()
     model = accelerator.prepare(model)
-    if cfg.compile: model = torch.compile(model)
+    if cfg.compile: model.compile()   # in place: no wrapper, so checkpoints keep the model's own parameter names
     oc = cfg.optim
     optimizer = torch.optim.AdamW(param_groups(accelerator.unwrap_model(model), oc.weight_decay), lr=oc.lr,
                                   betas=(oc.beta1, oc.beta2), eps=oc.eps, fused=accelerator.device.type == "cuda" or None)
