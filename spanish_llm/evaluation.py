@@ -844,6 +844,10 @@ def _write(results: dict, out: Path):
         atomic_write(out.with_suffix(".md"), results_table(results))
         atomic_write(out.with_suffix(".html"), results_figure(results).to_html(include_plotlyjs="cdn"))
 
+def _partial_path(out: Path) -> Path:
+    "Where `evaluate` keeps the results so far while it writes `out`."
+    return out.with_name(f"{out.stem}.partial{out.suffix or '.json'}")
+
 def _check_out(out: Path) -> None:
     "Fail before any work if the results file `out` cannot be written."
     if out.is_dir(): raise SpanishLLMError(f"{out}: is a folder; expected the path of a results .json file")
@@ -885,6 +889,7 @@ def evaluate(model,                         # a model object or a Hugging Face m
                          include_path=[str(p) for p in task_dirs(include_path)[1:]], seed=seed, local_data=local_data),
                environment=environment_info(), results={}, errors={})
     out = Path(out) if out else None
+    part = _partial_path(out) if out else None
     grams = corpus_ngrams(contamination_corpus) if contamination_corpus is not None else None
     for cfg in cfgs:
         try:
@@ -892,13 +897,16 @@ def evaluate(model,                         # a model object or a Hugging Face m
             if grams is not None: r["contamination"] = contamination(cfg.task, None, limit=limit, include_path=include_path, grams=grams)[cfg.task]
         except SpanishLLMError as e:
             res["errors"][cfg.task] = str(e)
-            if out: _write(res, out)
+            if part: atomic_write_json(part, res)
             if keep_going: continue
+            if part: raise SpanishLLMError(f"{e} (the results so far are in {part})") from None
             raise
         res["results"][cfg.task] = r
-        if out: _write(res, out)
+        if part: atomic_write_json(part, res)
     res["time_s"] = round(time.perf_counter() - t0, 3)
-    if out: _write(res, out)
+    if out:
+        _write(res, out)
+        part.unlink(missing_ok=True)
     return res
 
 # %% ../nbs/api/40_evaluation.ipynb #2122d189

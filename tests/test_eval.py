@@ -154,10 +154,13 @@ def test_bad_input(run_cli, tiny_model, tmp_path, shared_data):
     inc = ("--include-path", tasks)
     assert_one_line_error(run_cli("eval", "--model", tiny_model, "--tasks", "typo", *inc, "--out", out), "typo.yaml", "doc_to_txt", "doc_to_text")
     (tasks/"typo.yaml").unlink()
+    assert run_cli("eval", "--model", tiny_model, "--tasks", "good", *inc, "--out", out, "--device", "cpu").returncode == 0
+    earlier = out.read_bytes()
     assert_one_line_error(run_cli("eval", "--model", tiny_model, "--tasks", "good,tmpl", *inc, "--out", out, "--device", "cpu"),
-                          "tmpl.yaml", "doc_to_text failed on document 0", "question")
-    kept = json.loads(out.read_text())
-    assert list(kept["results"]) == ["good"] and "tmpl" in kept["errors"]          # results already written are kept
+                          "tmpl.yaml", "doc_to_text failed on document 0", "question", "r.partial.json")
+    kept = json.loads((tmp_path/"r.partial.json").read_text())
+    assert list(kept["results"]) == ["good"] and "tmpl" in kept["errors"]          # results already computed are kept
+    assert out.read_bytes() == earlier                                              # and an earlier run's file is untouched
     assert_one_line_error(run_cli("eval", "--model", tiny_model, "--tasks", "target", *inc, "--out", tmp_path/"t.json"),
                           "target 7 of document 1 is not one of its 2 choices")
     assert_one_line_error(run_cli("eval", "--model", tiny_model, "--tasks", "empty", *inc, "--out", tmp_path/"e.json"), "empty")
