@@ -202,6 +202,9 @@ def check_run_dir(out: Path, cfg: PretrainConfig, resume: bool, force: bool) -> 
     if diff and not force:
         raise SpanishLLMError(f"{rj}: the run was started with a different {' and '.join(diff)} config; "
                               f"resume with the same config, or force it (--force)")
+    if "tokenizer_train" in diff and not (cfg.data.tokens or cfg.data.tokenizer) and (out/"tokenizer").is_dir():
+        raise SpanishLLMError(f"tokenizer_train: differs from the settings {out/'tokenizer'} was trained with, and a resumed "
+                              f"run keeps its tokenizer even with --force; restore them, or start a new run with another --out")
     return old
 
 # %% ../nbs/api/31_train.ipynb #9db98068

@@ -1,5 +1,5 @@
 """Pretraining: the loss falls, resume is exact after SIGKILL, SIGTERM stops cleanly, 2 processes match 1, bad input is named."""
-import json, math, os, signal, subprocess, sys, time
+import json, math, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 import yaml
@@ -184,6 +184,12 @@ def test_bad_input(config, reference, tmp_path, run_cli):
     assert_one_line_error(run_cli("pretrain", "--config", config, "--out", reference), "already holds a run", "--resume")
     assert_one_line_error(run_cli("pretrain", "--config", config, "--out", reference, "--resume",
                                   "--set", "model.overrides.hidden_size=64"), "different model config", "--force")
+    own = tmp_path/"own"; own.mkdir(); (own/"tokenizer").mkdir()   # a run that trained its own tokenizer keeps it
+    shutil.copy(reference/"run.json", own/"run.json")
+    assert_one_line_error(run_cli("pretrain", "--config", config, "--out", own, "--resume", "--force", "--set", "data.tokens=null",
+                                  "--set", f"data.corpus=[{CORPUS}]", "--set", "tokenizer_train={vocab_size: 600}"),
+                          "tokenizer_train", "keeps its tokenizer even with --force")
+    assert sorted(p.name for p in own.iterdir()) == ["run.json", "tokenizer"]
     assert_one_line_error(run_cli("pretrain", "--config", config, "--out", tmp_path/"x", "--set", "optim.warmup_step=3"),
                           "warmup_step", "did you mean 'warmup_steps'")
     assert_one_line_error(run_cli("pretrain", "--config", config, "--out", tmp_path/"y", "--set", "data.tokens=null",
