@@ -5,16 +5,19 @@ the whole model with its loss, as the trainer's `compile: true` does; `blocks`: 
 compiled graph, so compilation is quicker; `none`), runs a few warm-up steps and then times `--steps` full training
 steps (forward, backward, fused AdamW), under the attention-kernel preference `--sdpa` (`auto`, the trainer's
 default, asks for cuDNN's kernels first on Hopper; `torch` keeps torch's order). `--compile` and `--sdpa` take
-comma-separated lists, so one run compares them on the same machine. MFU is achieved FLOPs / peak dense bf16 FLOPs,
+comma-separated lists, so one run compares them on the same machine; so does `--rope`: `table` is the model's
+(cos and sin looked up in tables made once), `computed` the baseline that computes them in every forward pass, as
+`transformers`' Llama does (the model's own way until 2026-11-27). MFU is achieved FLOPs / peak dense bf16 FLOPs,
 with FLOPs from `spanish_llm.model.flops_per_token` (6 N + 12 L H Q T). The peak comes from a table keyed by the
 device name (H100 SXM/PCIe, H200, A100), or `--peak-tflops`. Results go to `--out`/mfu.json after every preset, so a
 run cut short keeps what it measured. The target (issue 4) is >= 50% MFU at 1b on one H100.
 
     python benchmarks/gpu_mfu.py --out results/            # on a GPU machine
     python benchmarks/gpu_mfu.py --sizes 350m --compile model,blocks --sdpa auto,torch --out results/
+    python benchmarks/gpu_mfu.py --sizes 350m --rope table,computed --out results/
     python benchmarks/gpu_mfu.py --sizes tiny --seq 64 --batch 2 --steps 2 --compile none   # CPU smoke test
 """
-import argparse, os, sys, time
+import argparse, contextlib, os, sys, time
 from pathlib import Path
 # the attention kernel is fixed when a graph is compiled, and inductor's caches would hand a variant the graph compiled
 # for the one before it (other kernel, same key): compile each variant afresh
@@ -22,7 +25,8 @@ for _k in ("TORCHINDUCTOR_FX_GRAPH_CACHE", "TORCHINDUCTOR_AUTOGRAD_CACHE"): os.e
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 from spanish_llm.core import SpanishLLMError, apply_overrides, atomic_write_json, default_device, environment_info, set_seed
-from spanish_llm.model import SpanishLLMForCausalLM, config_for_size, count_parameters, flops_per_token, sdpa_backends, sdpa_preference
+from spanish_llm.model import (RotaryEmbedding, SpanishLLMForCausalLM, config_for_size, count_parameters, flops_per_token,
+                               sdpa_backends, sdpa_preference)
 
 # dense bf16 tensor-core peaks (no sparsity), FLOP/s; the first matching name wins
 PEAK_BF16 = [("H200", 989.4e12), ("H100 PCIe", 756.5e12), ("H100", 989.4e12), ("GH200", 989.4e12),
@@ -41,9 +45,26 @@ def synchronize(device: str):
     if acc is not None and acc.is_available(): acc.synchronize()
     elif device != "cpu": getattr(torch, device).synchronize()
 
-def measure(size, a, device, peak, compile_mode="blocks", sdpa="auto"):
+@torch.no_grad()
+def rope_computed(self, x, position_ids=None, start=0):
+    "The baseline RoPE: cos and sin computed in every forward pass from the inverse frequencies."
+    if position_ids is None: position_ids = torch.arange(start, start + x.shape[1], device=x.device)[None]
+    freqs = position_ids[..., None].float() * self.inv_freq.to(x.device)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos().to(x.dtype), emb.sin().to(x.dtype)
+
+@contextlib.contextmanager
+def rope_variant(kind: str):
+    "`table`: the model as it is; `computed`: with the baseline RoPE."
+    if kind == "table": yield; return
+    orig, RotaryEmbedding.forward = RotaryEmbedding.forward, rope_computed
+    try: yield
+    finally: RotaryEmbedding.forward = orig
+
+def measure(size, a, device, peak, compile_mode="blocks", sdpa="auto", rope="table"):
     torch._dynamo.reset()   # nothing compiled under another setting is reused
-    with sdpa_preference(device, sdpa): return _measure(size, a, device, peak, compile_mode, sdpa)
+    with sdpa_preference(device, sdpa), rope_variant(rope):
+        return dict(_measure(size, a, device, peak, compile_mode, sdpa), rope=rope)
 
 def _measure(size, a, device, peak, compile_mode, sdpa):
     cfg = config_for_size(size, a.vocab, **{"max_position_embeddings": a.seq, **a.overrides})
@@ -89,6 +110,7 @@ def main():
     ap.add_argument("--peak-tflops", type=float, default=None, help="override the peak bf16 TFLOP/s")
     ap.add_argument("--compile", default="model", help="model, blocks or none (comma-separated to compare)")
     ap.add_argument("--sdpa", default="auto", help="attention-kernel preference: auto, torch, cudnn, flash, efficient, math (comma-separated to compare)")
+    ap.add_argument("--rope", default="table", help="table (the model's) or computed (the baseline) (comma-separated to compare)")
     ap.add_argument("--budget-s", type=float, default=None, help="start no new preset after this many seconds")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="change the preset's shape, e.g. --set num_attention_heads=8 (repeatable)")
@@ -101,22 +123,27 @@ def main():
     peak = a.peak_tflops * 1e12 if a.peak_tflops else peak_flops(name)
     print(f"device {device}: {name}; peak bf16 {peak / 1e12 if peak else 'unknown'} TFLOP/s; torch {torch.__version__}", flush=True)
     out = dict(device=device, device_name=name, peak_flops=peak, results=[], environment=environment_info())
-    runs = [(s, c, k) for s in a.sizes.split(",") for c in a.compile.split(",") for k in a.sdpa.split(",")]
-    for size, comp, sdpa in runs:
-        tag = f"{size} (compile {comp}, sdpa {sdpa})"
+    runs = [(s, c, k, r) for s in a.sizes.split(",") for c in a.compile.split(",") for k in a.sdpa.split(",")
+            for r in a.rope.split(",")]
+    for size, comp, sdpa, rope in runs:
+        tag = f"{size} (compile {comp}, sdpa {sdpa}, rope {rope})"
         if comp not in ("model", "blocks", "none"): sys.exit(f"--compile {comp!r}: expected model, blocks or none")
+        if rope not in ("table", "computed"): sys.exit(f"--rope {rope!r}: expected table or computed")
         sdpa_backends(device, sdpa)   # a clear error for an unknown choice
         if a.budget_s and time.perf_counter() - start > a.budget_s:
             print(f"{tag}: skipped (budget of {a.budget_s:.0f} s used)", flush=True); continue
-        try: r = measure(size, a, device, peak, comp, sdpa)
+        try: r = measure(size, a, device, peak, comp, sdpa, rope)
         except Exception as e:   # report and go on to the next preset
-            r = dict(size=size, compile=comp, sdpa=sdpa, error=f"{type(e).__name__}: {e}"[:500])
+            r = dict(size=size, compile=comp, sdpa=sdpa, rope=rope, error=f"{type(e).__name__}: {e}"[:500])
         out["results"].append(r)
         atomic_write_json(Path(a.out) / "mfu.json", out)
         if "error" in r: print(f"{tag}: error {r['error']}", flush=True)
         else: print(f"{tag}: {r['params'] / 1e6:.0f}M params, batch {r['batch']}x{r['seq']}, {r['tokens_per_s']:,.0f} tok/s, "
                     f"{r['achieved_tflops']:.1f} TFLOP/s, MFU {r['mfu'] * 100 if r['mfu'] else float('nan'):.1f}%, "
                     f"warm-up {r['warmup_s']:.0f} s, mem {r['max_memory_gb'] or 0:.1f} GB", flush=True)
+        pair = {b["rope"]: b for b in out["results"] if "error" not in b and (b["size"], b["compile"], b["sdpa"]) == (size, comp, sdpa)}
+        if "error" not in r and len(pair) == 2:   # both RoPE variants measured: the ratio against the baseline
+            print(f"  rope table / computed: {pair['table']['tokens_per_s'] / pair['computed']['tokens_per_s']:.3f}x tokens/s", flush=True)
 
 if __name__ == "__main__":
     main()

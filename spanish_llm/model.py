@@ -87,21 +87,39 @@ class RMSNorm(nn.Module):
 
 # %% ../nbs/api/20_model.ipynb #04d0357d
 class RotaryEmbedding(nn.Module):
-    "cos and sin of the RoPE angles for given positions."
-    def __init__(self, head_dim: int, base: float = 10000.0):
+    "cos and sin of the RoPE angles for given positions, looked up in tables computed once."
+    def __init__(self, head_dim: int, base: float = 10000.0, max_positions: int = 2048):
         super().__init__()
-        self.head_dim, self.base = head_dim, base
+        self.head_dim, self.base, self.max_positions = head_dim, base, max_positions
         self.register_buffer("inv_freq", self.inverse_frequencies(), persistent=False)
+        cos, sin = self.tables()
+        self.register_buffer("cos_table", cos, persistent=False)
+        self.register_buffer("sin_table", sin, persistent=False)
 
     def inverse_frequencies(self, device=None) -> torch.Tensor:
         "base^(-2i/d) for i = 0 .. d/2 - 1."
         return 1.0 / (self.base ** (torch.arange(0, self.head_dim, 2, dtype=torch.float, device=device) / self.head_dim))
 
-    @torch.no_grad()
-    def forward(self, x: torch.Tensor, position_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        freqs = position_ids[..., None].float() * self.inv_freq.to(x.device)   # (batch, seq, head_dim/2)
+    def tables(self, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+        "cos and sin of the angles of positions 0 .. max_positions - 1: two (max_positions, head_dim) float32 tensors."
+        freqs = torch.arange(self.max_positions, dtype=torch.float, device=device)[:, None] * self.inverse_frequencies(device)
         emb = torch.cat((freqs, freqs), dim=-1)
-        return emb.cos().to(x.dtype), emb.sin().to(x.dtype)
+        return emb.cos(), emb.sin()
+
+    @torch.no_grad()
+    def reset_parameters(self):
+        "Recompute the buffers in place (a model built on the meta device has none to start with)."
+        self.inv_freq.copy_(self.inverse_frequencies(self.inv_freq.device))
+        for buf, v in zip((self.cos_table, self.sin_table), self.tables(self.cos_table.device)): buf.copy_(v)
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor, position_ids: torch.Tensor | None = None, start: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        "(batch, seq, head_dim) for `position_ids` (batch, seq); without them (1, seq, head_dim) for positions `start`, `start` + 1, ..."
+        if position_ids is None and isinstance(start, int):   # one slice of each table: contiguous reads, no gather
+            return tuple(t[None, start:start + x.shape[1]].to(x.device, x.dtype) for t in (self.cos_table, self.sin_table))
+        if position_ids is None: position_ids = torch.arange(x.shape[1], device=x.device)[None] + start
+        p = position_ids.to(self.cos_table.device)
+        return self.cos_table[p].to(x.device, x.dtype), self.sin_table[p].to(x.device, x.dtype)
 
 def rotate_half(x: torch.Tensor) -> torch.Tensor:
     "(x1, x2) -> (-x2, x1) on the two halves of the last dimension."
@@ -250,7 +268,7 @@ class SpanishLLMPreTrainedModel(PreTrainedModel):
         elif isinstance(module, RMSNorm):
             _init.ones_(module.weight)
         elif isinstance(module, RotaryEmbedding):
-            with torch.no_grad(): module.inv_freq.copy_(module.inverse_frequencies(module.inv_freq.device))
+            module.reset_parameters()
 
 
 class SpanishLLMModel(SpanishLLMPreTrainedModel):
@@ -260,7 +278,7 @@ class SpanishLLMModel(SpanishLLMPreTrainedModel):
         self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size)
         self.layers = nn.ModuleList(DecoderLayer(config, i) for i in range(config.num_hidden_layers))
         self.norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
-        self.rotary_emb = RotaryEmbedding(config.head_dim, config.rope_theta)
+        self.rotary_emb = RotaryEmbedding(config.head_dim, config.rope_theta, config.max_position_embeddings)
         for layer in self.layers: layer.self_attn.o_proj._residual_out = layer.mlp.down_proj._residual_out = True
         self.gradient_checkpointing = False
         self.post_init()
@@ -291,11 +309,11 @@ class SpanishLLMModel(SpanishLLMPreTrainedModel):
         if position_ids is None:
             if attention_mask is not None and attention_mask.dim() == 2:
                 position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, -T:].to(x.device)
-            else: position_ids = torch.arange(past, past + T, device=x.device)[None].expand(B, T)
+            # otherwise every row holds positions past .. past + T - 1
         if attention_mask is not None and attention_mask.dim() == 4:   # ready-made (generate builds these for static caches)
             mask = attention_mask.to(x.device) if attention_mask.dtype == torch.bool else attention_mask.to(x.device) == 0
         else: mask = causal_mask(attention_mask, past, T, x.device)
-        cos, sin = self.rotary_emb(x, position_ids)
+        cos, sin = self.rotary_emb(x, position_ids, start=past)
         for layer in self.layers:
             if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
                 x = self._gradient_checkpointing_func(layer.__call__, x, cos, sin, mask, None)
