@@ -101,17 +101,16 @@ def _open_binary(path: str, gz: bool):
 def _open_text(path: str, gz: bool, errors: str = "strict"):
     return io.TextIOWrapper(_open_binary(path, gz), encoding="utf-8-sig", errors=errors)
 
-def _utf8_error(path: str, gz: bool) -> SpanishLLMError:
-    "The error for a file that is not valid UTF-8, naming the first bad byte's offset and line."
+def _utf8_error(path: str, gz: bool, fix: str = "fix the file or read it with errors='replace' (--errors replace)") -> SpanishLLMError:
+    "The error for a file that is not valid UTF-8, naming the first bad byte's offset and line, and what to do (`fix`)."
     offset, where = 0, " of the decompressed text" if gz else ""
     with _open_binary(path, gz) as f:
         for n, line in enumerate(f, 1):
             try: line.decode("utf-8")
             except UnicodeDecodeError as e:
-                return SpanishLLMError(f"{path}: invalid UTF-8 at byte {offset + e.start}{where} (line {n}); "
-                                       "fix the file or read it with errors='replace' (--errors replace)")
+                return SpanishLLMError(f"{path}: invalid UTF-8 at byte {offset + e.start}{where} (line {n}); {fix}")
             offset += len(line)
-    return SpanishLLMError(f"{path}: invalid UTF-8; read it with errors='replace' (--errors replace)")
+    return SpanishLLMError(f"{path}: invalid UTF-8; {fix}")
 
 def _guarded(path: str, gz: bool, records: Iterator):
     "Yield from `records`, turning I/O, gzip and UTF-8 failures into errors naming `path`."

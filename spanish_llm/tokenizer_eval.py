@@ -106,7 +106,9 @@ def _read_lines(path: Path) -> list[str]:
     try:
         with (gzip.open(path, "rt", encoding="utf-8") if path.name.endswith(".gz") else open(path, encoding="utf-8")) as f:
             return f.read().splitlines()
-    except UnicodeDecodeError as e: raise SpanishLLMError(f"{path}: invalid UTF-8 at byte {e.start}") from None
+    except UnicodeDecodeError:
+        from spanish_llm.corpus import _utf8_error
+        raise _utf8_error(str(path), path.name.endswith(".gz"), "parallel files are read as UTF-8: convert it (iconv)") from None
     except (OSError, EOFError) as e: raise SpanishLLMError(f"{path}: cannot read the file: {e}") from None
 
 def read_parallel(parallel: dict[str, str | os.PathLike],   # language (any registry name) -> file
