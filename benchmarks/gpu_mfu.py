@@ -19,8 +19,7 @@ run cut short keeps what it measured. The target (issue 4) is >= 50% MFU at 1b o
 """
 import argparse, contextlib, os, sys, time
 from pathlib import Path
-# the attention kernel is fixed when a graph is compiled, and inductor's caches would hand a variant the graph compiled
-# for the one before it (other kernel, same key): compile each variant afresh
+# compile each variant afresh, so that no variant reuses a graph (or its warm-up time) cached for another
 for _k in ("TORCHINDUCTOR_FX_GRAPH_CACHE", "TORCHINDUCTOR_AUTOGRAD_CACHE"): os.environ.setdefault(_k, "0")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch

@@ -197,7 +197,12 @@ def sdpa_preference(device, choice: str = "auto"):
     from torch.nn.attention import sdpa_kernel
     import inspect
     if "set_priority" not in inspect.signature(sdpa_kernel).parameters: return contextlib.nullcontext()   # torch < 2.6 cannot reorder
-    return sdpa_kernel(backends, set_priority=True)
+    ctx = contextlib.ExitStack()
+    ctx.enter_context(sdpa_kernel(backends, set_priority=True))
+    cc = torch.compiler.config   # graphs compiled inside are cached under a key naming the order
+    if hasattr(cc, "cache_key_tag"):
+        ctx.enter_context(cc.patch(cache_key_tag=f"{cc.cache_key_tag}|sdpa:{','.join(b.name for b in backends)}"))
+    return ctx
 
 # %% ../nbs/api/20_model.ipynb #54d2e78f
 class MLP(nn.Module):
