@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 import numpy as np
-from .core import (SpanishLLMError, atomic_write, atomic_write_json, config_from_dict, config_to_dict,
+from .core import (SpanishLLMError, atomic_write, atomic_write_json, closest, config_from_dict, config_to_dict,
                               default_device, environment_info, fingerprint_bytes, fingerprint_files, load_config, progress,
                               progress_enabled, save_config, set_seed, to_json)
 from .data import DataConfig, TokenShards, get_batch, open_mixture, prepare_tokens, resolve_path
@@ -160,13 +160,20 @@ def latest_checkpoint(run_dir: str | os.PathLike, log=print) -> Path | None:
     return None
 
 # %% ../nbs/api/31_train.ipynb #17af44b7
+def _accelerator_rngs() -> dict:
+    "The RNG modules of the accelerators torch sees: CUDA (and ROCm), Intel XPU, Apple MPS."
+    import torch
+    mods = {n: getattr(torch, n, None) for n in ("cuda", "xpu", "mps")}
+    return {n: m for n, m in mods.items() if m is not None and hasattr(m, "get_rng_state") and
+            (torch.backends.mps.is_available() if n == "mps" else m.is_available())}
+
 def rng_state() -> dict:
-    "Python, NumPy, torch (and CUDA) RNG states as weights-only-loadable values."
+    "Python, NumPy, torch and accelerator (CUDA, XPU, MPS) RNG states as weights-only-loadable values."
     import torch
     npst = np.random.get_state()
     st = dict(python=random.getstate(), numpy=[npst[0], npst[1].tolist(), int(npst[2]), int(npst[3]), float(npst[4])],
               torch=torch.get_rng_state())
-    if torch.cuda.is_available(): st["cuda"] = torch.cuda.get_rng_state_all()
+    for n, m in _accelerator_rngs().items(): st[n] = m.get_rng_state_all() if hasattr(m, "get_rng_state_all") else m.get_rng_state()
     return st
 
 def set_rng_state(st: dict) -> None:
@@ -177,17 +184,19 @@ def set_rng_state(st: dict) -> None:
     n = st["numpy"]
     np.random.set_state((n[0], np.array(n[1], dtype=np.uint32), n[2], n[3], n[4]))
     torch.set_rng_state(st["torch"])
-    if "cuda" in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st["cuda"])
+    for n, m in _accelerator_rngs().items():
+        if n in st: m.set_rng_state_all(st[n]) if hasattr(m, "set_rng_state_all") else m.set_rng_state(st[n])
 
 # %% ../nbs/api/31_train.ipynb #55cf0931
 def _identity(cfg: PretrainConfig) -> dict:
     data = {k: v for k, v in config_to_dict(cfg.data).items() if k not in ("num_proc", "batch_size")}
     return dict(model=fingerprint_bytes(to_json(config_to_dict(cfg.model))), data=fingerprint_bytes(to_json(data)),
-                tokenizer_train=fingerprint_bytes(to_json(cfg.tokenizer_train)))
+                tokenizer_train=fingerprint_bytes(to_json(cfg.tokenizer_train)), seed=cfg.seed)
 
 def check_run_dir(out: Path, cfg: PretrainConfig, resume: bool, force: bool) -> dict | None:
     "The existing run.json of `out` when resuming (checked against `cfg`), None for a fresh run; errors otherwise."
     rj = out/"run.json"
+    if out.exists() and not out.is_dir(): raise SpanishLLMError(f"{out}: is a file; expected a run folder for --out")
     if not resume:
         if out.exists() and any(out.iterdir()):
             raise SpanishLLMError(f"{out}: already holds a run (or other files); pass --resume to continue it or choose another --out")
@@ -196,9 +205,13 @@ def check_run_dir(out: Path, cfg: PretrainConfig, resume: bool, force: bool) -> 
         if out.exists() and any(p for p in out.iterdir() if p.name not in ("tokens", "tokenizer")):   # killed while preparing
             raise SpanishLLMError(f"{rj}: missing; {out} does not hold a spanish_llm run to resume")
         return None
-    old = json.loads(rj.read_text())
+    try: old = json.loads(rj.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise SpanishLLMError(f"{rj}: unreadable ({e}); expected the run record that spanish-llm pretrain writes") from None
+    if not isinstance(old, dict) or not isinstance(old.get("identity"), dict):
+        raise SpanishLLMError(f"{rj}: no 'identity'; expected the run record that spanish-llm pretrain writes")
     new = _identity(cfg)
-    diff = [k for k in new if old["identity"].get(k) != new[k]]
+    diff = [k for k in new if k in old["identity"] and old["identity"][k] != new[k]]   # runs older than a key: not checked
     if diff and not force:
         raise SpanishLLMError(f"{rj}: the run was started with a different {' and '.join(diff)} config; "
                               f"resume with the same config, or force it (--force)")
@@ -237,12 +250,13 @@ def evaluate_val(model, shards: TokenShards, accelerator, micro: int, batches: i
             tot = torch.zeros(2, dtype=torch.float64, device=accelerator.device)
             for s in range(0, n, micro * world):
                 rows = list(range(s, min(n, s + micro * world)))[rank::world]
-                if not rows: continue
-                b = get_batch(shards, [(lang, i) for i in rows], "val")
+                # a process left without rows still runs the forward pass (FSDP gathers weights in it), on row 0,
+                # and counts nothing: every process makes the same collective calls
+                b = get_batch(shards, [(lang, i) for i in rows or [0]], "val")
                 with accelerator.autocast():
                     nll, cnt = _nll(model, torch.as_tensor(b["input_ids"], device=accelerator.device),
                                     torch.as_tensor(b["labels"], device=accelerator.device))
-                tot += torch.stack([nll.double(), cnt.double()])
+                if rows: tot += torch.stack([nll.double(), cnt.double()])
             tot = accelerator.reduce(tot, "sum")
             loss = (tot[0] / tot[1].clamp(min=1)).item()
             info = shards.info("val", lang)
@@ -322,9 +336,12 @@ def _save_checkpoint(out: Path, step: int, *args, **kwargs) -> Path:
     "Write checkpoint `step`; a disk error removes the partial folder and names it, older checkpoints stay."
     part = out/f".ckpt-{step}.partial"
     try: return _write_checkpoint(out, step, *args, **kwargs)
-    except OSError as e:
+    except (OSError, RuntimeError) as e:
+        # torch.save reports a full disk as a RuntimeError from its zip writer; other RuntimeErrors are not ours to name
+        if isinstance(e, RuntimeError) and not any(w in str(e) for w in ("PytorchStreamWriter", "inline_container", "write")): raise
         shutil.rmtree(part, ignore_errors=True)
-        raise SpanishLLMError(f"{part}: cannot write checkpoint {step} ({e.strerror or e}); the previous checkpoints "
+        why = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())[:200]
+        raise SpanishLLMError(f"{part}: cannot write checkpoint {step} ({why}); the previous checkpoints "
                               f"in {out} are intact, resume from them with --resume") from None
 
 def _write_checkpoint(out: Path, step: int, accelerator, model, optimizer, scheduler, sampler, extra: dict,
@@ -360,13 +377,75 @@ def _write_checkpoint(out: Path, step: int, accelerator, model, optimizer, sched
 def _append_jsonl(path: Path, rec: dict) -> None:
     with open(path, "a", encoding="utf-8") as f: f.write(to_json(rec, indent=None) + "\n")
 
+def _metric_records(path: Path) -> list[dict]:
+    "The records of a metrics file; a last line without its newline (being written, or torn by a kill) is left out."
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.split("\n")[:-1]   # only complete lines
+    recs = []
+    for n, l in enumerate(lines, 1):
+        if not l.strip(): continue
+        try: recs.append(json.loads(l))
+        except json.JSONDecodeError as e: raise SpanishLLMError(f"{path}, line {n}: not a JSON record ({e.msg})") from None
+    return recs
+
 def _truncate_metrics(path: Path, step: int) -> None:
-    "Drop metric lines after `step` (written by a run that was killed after its last checkpoint)."
+    "Keep the metric records up to `step` (a run killed after its last checkpoint wrote more), and no torn line."
     if not path.is_file(): return
-    keep = [l for l in path.read_text(encoding="utf-8").splitlines() if l.strip() and json.loads(l).get("step", 0) <= step]
-    atomic_write(path, "".join(l + "\n" for l in keep))
+    keep = [r for r in _metric_records(path) if r.get("step", 0) <= step]
+    atomic_write(path, "".join(to_json(r, indent=None) + "\n" for r in keep))
 
 # %% ../nbs/api/31_train.ipynb #a9140dc5
+def _check_trackers(trackers: list[str]) -> None:
+    from accelerate.utils import LoggerType
+    known = [t.value for t in LoggerType]
+    for t in trackers:
+        if str(t).lower() not in known:
+            raise SpanishLLMError(f"trackers: unknown tracker {t!r}{closest(str(t), known)}; expected some of {', '.join(known)}")
+
+def _check_tokens(out: Path, old: dict | None, new: dict) -> None:
+    "Refuse to resume on tokens made from another corpus or tokenizer than the run started with."
+    if not old: return
+    for k in ("corpus", "tokenizer"):
+        a, b = (old.get(k) or {}).get("fingerprint"), (new.get(k) or {}).get("fingerprint")
+        if a and b and a != b:
+            raise SpanishLLMError(f"{new['path']}: its {k} is not the one the run in {out} started with ({k} fingerprint "
+                                  f"{b[:12]}, not {a[:12]}); use the run's tokens, or force it (--force)")
+
+def _load_weights(model, file: Path) -> None:
+    "Load a checkpoint's weights into `model`, or say why they do not fit it."
+    from safetensors.torch import load_file
+    try: missing, unexpected = model.load_state_dict(load_file(file), strict=False)
+    except RuntimeError as e:   # shapes differ
+        first = next((l.strip() for l in str(e).splitlines() if "size mismatch" in l), str(e).splitlines()[0])
+        raise SpanishLLMError(f"{file}: does not fit the model ({first}); resume with the run's model config") from None
+    if unexpected or [k for k in missing if "lm_head" not in k]:
+        raise SpanishLLMError(f"{file}: does not match the model (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    model.tie_weights()
+
+def _follow_config(optimizer, scheduler, cfg: PretrainConfig) -> None:
+    "After loading a checkpoint: learning rates, schedule, betas, eps and weight decay as `cfg` says (the same values when it did not change)."
+    oc, sched = cfg.optim, _Schedule(cfg.steps, cfg.optim)
+    groups = optimizer.param_groups   # as param_groups made them: decayed first, then the rest
+    scheduler.lr_lambdas, scheduler.base_lrs = [sched] * len(groups), [oc.lr] * len(groups)
+    for i, g in enumerate(groups):
+        g.update(initial_lr=oc.lr, lr=oc.lr * sched(scheduler.last_epoch), betas=(oc.beta1, oc.beta2), eps=oc.eps,
+                 weight_decay=oc.weight_decay if i == 0 else 0.0)
+    scheduler._last_lr = [g["lr"] for g in groups]
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    "Nested settings as one level of dotted keys (for trackers, and to compare configs)."
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict): out.update(_flat(v, f"{prefix}{k}."))
+        else: out[f"{prefix}{k}"] = v if isinstance(v, (int, float, str, bool)) else str(v)
+    return out
+
+def _changed_settings(old: dict, new: dict) -> str:
+    "`key old -> new` for each setting that differs between two configs."
+    a, b = _flat(old), _flat(new)
+    return ", ".join(f"{k} {a.get(k)} -> {b.get(k)}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+
+# %% ../nbs/api/31_train.ipynb #f70ca830
 def pretrain(cfg: PretrainConfig,            # the run's config
              out: str | os.PathLike,         # run folder: run.json, config.yaml, metrics.jsonl, ckpt-*/, latest
              resume: bool = False,           # continue from the newest intact checkpoint in `out`
@@ -384,6 +463,7 @@ def pretrain(cfg: PretrainConfig,            # the run's config
     if cfg.batch_size % cfg.micro_batch_size: raise SpanishLLMError(f"batch_size {cfg.batch_size}: expected a multiple of micro_batch_size {cfg.micro_batch_size}")
     if cfg.steps < 1: raise SpanishLLMError(f"steps {cfg.steps}: expected a positive integer")
     model_config(cfg.model, 256, cfg.data.seq_len)   # an unknown model size fails now, before any data is prepared
+    _check_trackers(cfg.trackers)
     prec = cfg.precision if cfg.precision != "auto" else ("bf16" if torch.cuda.is_available() else "no")
     accelerator = Accelerator(mixed_precision=prec, log_with=cfg.trackers or None, project_dir=str(out),
                               cpu=default_device() == "cpu")   # several CPU processes (gloo) when launched so
@@ -406,41 +486,39 @@ def pretrain(cfg: PretrainConfig,            # the run's config
         raise
     idx = shards.index
     tok_dir = Path(tokens)/"tokenizer"
-    if main:
-        run = dict(identity=_identity(cfg), config=config_to_dict(cfg), tokens=dict(path=str(tokens), corpus=idx["corpus"],
-                   tokenizer=idx["tokenizer"], dtype=idx["dtype"]), world_size=world, environment=environment_info())
-        if old_run is not None: run["started"] = old_run.get("started", {}); run["resumed_at"] = time.time()
-        else: run["started"] = dict(time=time.time())
-        atomic_write_json(out/"run.json", run)
-        save_config(cfg, out/"config.yaml")
+    run_tokens = dict(path=str(tokens), corpus=idx["corpus"], tokenizer=idx["tokenizer"], dtype=idx["dtype"])
+    if old_run is not None and not force: _check_tokens(out, old_run.get("tokens"), run_tokens)
 
     set_seed(cfg.seed)
     model = build_model(cfg.model, idx["vocab_size"], idx["seq_len"], idx["eos_id"])
     if cfg.gradient_checkpointing: model.gradient_checkpointing_enable()
     ckpt = latest_checkpoint(out, log) if resume else None
-    if ckpt is not None:
-        from safetensors.torch import load_file
-        missing, unexpected = model.load_state_dict(load_file(ckpt/"model.safetensors"), strict=False)
-        if unexpected or [k for k in missing if "lm_head" not in k]:
-            raise SpanishLLMError(f"{ckpt/'model.safetensors'}: does not match the model (missing {missing[:3]}, unexpected {unexpected[:3]})")
-        model.tie_weights()
-    model = accelerator.prepare(model)
-    if cfg.compile: model.compile()   # in place: no wrapper, so checkpoints keep the model's own parameter names
+    if ckpt is not None: _load_weights(model, ckpt/"model.safetensors")
+    if main:   # written once the run is known to go ahead: a refused resume leaves the record as it was
+        run = dict(identity=_identity(cfg), config=config_to_dict(cfg), tokens=run_tokens, world_size=world,
+                   environment=environment_info())
+        if old_run is not None: run["started"] = old_run.get("started", {}); run["resumed_at"] = time.time()
+        else: run["started"] = dict(time=time.time())
+        atomic_write_json(out/"run.json", run)
+        save_config(cfg, out/"config.yaml")
     oc = cfg.optim
-    optimizer = torch.optim.AdamW(param_groups(accelerator.unwrap_model(model), oc.weight_decay), lr=oc.lr,
-                                  betas=(oc.beta1, oc.beta2), eps=oc.eps, fused=accelerator.device.type == "cuda" or None)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _Schedule(cfg.steps, oc))
-    optimizer = accelerator.prepare(optimizer)   # the scheduler is ours: accelerate's steps it once per process
+    optimizer = torch.optim.AdamW(param_groups(model, oc.weight_decay), lr=oc.lr, betas=(oc.beta1, oc.beta2), eps=oc.eps,
+                                  fused=accelerator.device.type == "cuda" or None)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _Schedule(cfg.steps, oc))   # ours: accelerate's would step once per process
+    model, optimizer = accelerator.prepare(model, optimizer)   # together, as FSDP2 and DeepSpeed require
+    if cfg.compile: model.compile()   # in place: no wrapper, so checkpoints keep the model's own parameter names
     step, tokens_seen, elapsed = 0, {l: 0 for l in sampler.langs}, 0.0
     if ckpt is not None:
         st = torch.load(ckpt/"training_state.pt", weights_only=True, map_location="cpu")
         _load_optimizer_state(accelerator, model, optimizer, st["optimizer"]); scheduler.load_state_dict(st["scheduler"])
+        _follow_config(optimizer, scheduler, cfg)
         sampler.load_state_dict(st["data"])
         step, tokens_seen, elapsed = st["step"], dict(st["tokens_seen"]), st["elapsed"]
         rng_file = ckpt/f"rng-{rank}.pt"
         if rng_file.is_file(): set_rng_state(torch.load(rng_file, weights_only=True))
         if main: _truncate_metrics(out/"metrics.jsonl", step)
-        log(f"resuming from {ckpt} (step {step})")
+        changed = _changed_settings(old_run.get("config", {}) if old_run else {}, config_to_dict(cfg))
+        log(f"resuming from {ckpt} (step {step})" + (f"; changed since the run started: {changed}" if changed else ""))
     elif main and (out/"metrics.jsonl").exists(): (out/"metrics.jsonl").unlink()
     if cfg.trackers: accelerator.init_trackers(out.name or "spanish_llm", config=_flat(config_to_dict(cfg)))
 
@@ -481,18 +559,23 @@ def pretrain(cfg: PretrainConfig,            # the run's config
             if main:
                 bar.update(1); bar.set_postfix(loss=f"{loss_val:.3f}")
                 if step % cfg.log_every == 0 or step == cfg.steps: _append_jsonl(out/"metrics.jsonl", last)
-            if cfg.trackers: accelerator.log({k: v for k, v in last.items() if isinstance(v, (int, float))}, step=step)
+            if cfg.trackers:
+                accelerator.log({**{k: v for k, v in last.items() if isinstance(v, (int, float))},
+                                 **{f"tokens/{l}": n for l, n in tokens_seen.items()}}, step=step)
             if step % cfg.eval_every == 0 or step == cfg.steps:
                 val = evaluate_val(model, shards, accelerator, cfg.micro_batch_size, cfg.eval_batches)
                 if main: _append_jsonl(out/"metrics.jsonl", dict(step=step, val=val))
                 if cfg.trackers: accelerator.log({f"val/{l}/{k}": v for l, r in val.items() for k, v in r.items()}, step=step)
+            # stop when any process was signalled: decided once, together, so that a signal arriving during the
+            # checkpoint below waits for the next step on every process alike
+            stopping = stop.signal
             if world > 1:
-                flag = accelerator.reduce(torch.tensor(float(stop.signal is not None), device=accelerator.device), "sum")
-                if flag.item() > 0 and stop.signal is None: stop.signal = "SIGTERM"
-            if step % cfg.save_every == 0 or step == cfg.steps or stop.signal:
+                flag = accelerator.reduce(torch.tensor(float(stopping is not None), device=accelerator.device), "sum")
+                if flag.item() > 0: stopping = stopping or "SIGTERM"
+            if step % cfg.save_every == 0 or step == cfg.steps or stopping:
                 ckpt = save()
-            if stop.signal:
-                stopped = stop.signal; log(f"\n{stopped}: saved {ckpt} at step {step}; continue with --resume"); break
+            if stopping:
+                stopped = stopping; log(f"\n{stopped}: saved {ckpt} at step {step}; continue with --resume"); break
     if bar is not None: bar.close()
     if cfg.trackers: accelerator.end_training()
     summary = dict(steps=step, completed=step >= cfg.steps, stopped_by=stopped, loss=last.get("loss"), val=val,
@@ -500,19 +583,12 @@ def pretrain(cfg: PretrainConfig,            # the run's config
     if main: atomic_write_json(out/"summary.json", summary)
     return summary
 
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict): out.update(_flat(v, f"{prefix}{k}."))
-        else: out[f"{prefix}{k}"] = v if isinstance(v, (int, float, str, bool)) else str(v)
-    return out
-
 # %% ../nbs/api/31_train.ipynb #7994fc09
 def read_metrics(run_dir: str | os.PathLike) -> tuple[list[dict], list[dict]]:
     "Training and validation records of a run's metrics.jsonl."
     f = Path(run_dir)/"metrics.jsonl"
     if not f.is_file(): raise SpanishLLMError(f"{f}: not found; expected a pretraining run folder")
-    recs = [json.loads(l) for l in f.read_text(encoding="utf-8").splitlines() if l.strip()]
+    recs = _metric_records(f)
     return [r for r in recs if "loss" in r], [r for r in recs if "val" in r]
 
 def plot_metrics(run_dir: str | os.PathLike, metric: str = "loss"):

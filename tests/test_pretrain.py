@@ -147,11 +147,13 @@ def test_corrupt_checkpoint_falls_back_to_previous(config, reference, tmp_path):
     shutil.rmtree(out/"ckpt-120")
     bad = out/"ckpt-110"/"model.safetensors"
     with open(bad, "r+b") as f: f.truncate(bad.stat().st_size // 2)       # a partial write
+    with open(out/"metrics.jsonl", "a") as f: f.write('{"step": 121, "loss": 1.0, "lr')   # and a torn metrics line
     r = _start(config, out, "--resume")
     _, err = r.communicate(timeout=600)
     assert r.returncode == 0, err
     assert "ckpt-110/model.safetensors: corrupt or partial" in err and "falling back to ckpt-100" in err, err
     assert _same(_weights(out/"ckpt-120"), _weights(reference/"ckpt-120"))
+    assert _train_losses(out) == _train_losses(reference)
     # nothing intact left: a one-line error naming the damaged file, nothing deleted
     for ck in out.glob("ckpt-*"):
         with open(ck/"training_state.pt", "ab") as f: f.write(b"x")
@@ -162,13 +164,16 @@ def test_corrupt_checkpoint_falls_back_to_previous(config, reference, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == before
 
 
-def test_two_processes_follow_the_single_process_curve(config, reference, tmp_path):
-    out = tmp_path/"ddp"
+def _two_processes(config, out, *sets, timeout=600):
     # torch's launcher (what `accelerate launch` runs on GPUs); on CPU the processes talk through gloo
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "spanish_llm", "pretrain", "--config", str(config),
-           "--out", str(out), "--set", "save_every=1000"]
-    r = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
+           "-m", "spanish_llm", "pretrain", "--config", str(config), "--out", str(out), *sets]
+    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def test_two_processes_follow_the_single_process_curve(config, reference, tmp_path):
+    out = tmp_path/"ddp"
+    r = _two_processes(config, out, "--set", "save_every=1000")
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((out/"summary.json").read_text())["world_size"] == 2
     two, one = _train_losses(out), _train_losses(reference)
@@ -179,11 +184,37 @@ def test_two_processes_follow_the_single_process_curve(config, reference, tmp_pa
     assert all(torch.allclose(w1[k], w2[k], atol=1e-3) for k in w1)
 
 
+def test_two_processes_validate_a_language_with_one_row(tmp_path):
+    """cpu-tiny at 512 tokens per sequence leaves ca one validation row: with one row per process per batch the second
+    process has none. Validation once hung there (the processes no longer made the same collective calls)."""
+    from spanish_llm.data import TokenShards
+    out = tmp_path/"ddp"
+    r = _two_processes(ROOT/"experiments/configs/cpu-tiny.yaml", out, *("--set", "steps=2", "--set", "data.seq_len=512",
+                       "--set", "batch_size=2", "--set", "micro_batch_size=1", "--set", "eval_every=2"), timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert TokenShards(out/"tokens").n_seqs("val", "ca") == 1
+    val = [json.loads(l)["val"] for l in (out/"metrics.jsonl").read_text().splitlines() if '"val"' in l]
+    assert len(val) == 1 and set(val[0]) == {"ca", "en", "es", "eu", "gl"}
+
+
 def test_bad_input(config, reference, tmp_path, run_cli):
     # an output folder holding a run is refused without --resume; a different model config is refused on resume
     assert_one_line_error(run_cli("pretrain", "--config", config, "--out", reference), "already holds a run", "--resume")
     assert_one_line_error(run_cli("pretrain", "--config", config, "--out", reference, "--resume",
                                   "--set", "model.overrides.hidden_size=64"), "different model config", "--force")
+    # resuming with another seed (another data order) or a model the checkpoint does not fit is refused, and the run's
+    # record is left as it was, even with --force for the model
+    run_json = (reference/"run.json").read_bytes()
+    assert_one_line_error(run_cli("pretrain", "--config", config, "--out", reference, "--resume", "--set", "seed=8"),
+                          "different seed", "--force")
+    assert_one_line_error(run_cli("pretrain", "--config", config, "--out", reference, "--resume", "--force",
+                                  "--set", "model.overrides.hidden_size=64"), "ckpt-120/model.safetensors", "does not fit the model")
+    assert (reference/"run.json").read_bytes() == run_json
+    assert_one_line_error(run_cli("pretrain", "--config", config, "--out", reference/"run.json"), "run.json: is a file")
+    broken = tmp_path/"broken"; broken.mkdir(); (broken/"run.json").write_text('{"identity": ')
+    assert_one_line_error(run_cli("pretrain", "--config", config, "--out", broken, "--resume"), "run.json: unreadable")
+    assert_one_line_error(run_cli("pretrain", "--config", config, "--out", tmp_path/"tr", "--set", "trackers=[tensorbord]"),
+                          "unknown tracker 'tensorbord'", "did you mean 'tensorboard'")
     own = tmp_path/"own"; own.mkdir(); (own/"tokenizer").mkdir()   # a run that trained its own tokenizer keeps it
     shutil.copy(reference/"run.json", own/"run.json")
     assert_one_line_error(run_cli("pretrain", "--config", config, "--out", own, "--resume", "--force", "--set", "data.tokens=null",
@@ -196,6 +227,34 @@ def test_bad_input(config, reference, tmp_path, run_cli):
                                   "--set", f"data.corpus=[{CORPUS}]", "--set", f"data.tokenizer={tmp_path/'notok'}"),
                           "notok", "tokenizer not found")
     assert_one_line_error(run_cli("pretrain", "--config", tmp_path/"missing.yaml", "--out", tmp_path/"z"), "missing.yaml", "not found")
+
+
+def test_resume_follows_a_longer_schedule(config, reference, tmp_path):
+    "A finished run resumed with more steps goes on, on the new schedule, and says what changed."
+    from spanish_llm.train import OptimConfig, lr_multiplier
+    out = tmp_path/"run"
+    shutil.copytree(reference, out)
+    p = _start(config, out, "--resume", "--set", "steps=130")
+    _, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err
+    assert "changed since the run started: steps 120 -> 130" in err, err
+    recs = [r for r in map(json.loads, (out/"metrics.jsonl").read_text().splitlines()) if "lr" in r]
+    assert [r["step"] for r in recs] == list(range(1, 131))
+    oc = OptimConfig(**yaml.safe_load(config.read_text())["optim"])
+    assert recs[120]["lr"] == oc.lr * lr_multiplier(120, 130, oc)          # step 121 on the 130-step cosine
+    assert recs[119]["lr"] == oc.lr * lr_multiplier(119, 120, oc)          # the steps before, as they were
+    assert (out/"latest").read_text().strip() == "ckpt-130"
+
+
+def test_disk_full_during_a_checkpoint_is_named(config, tmp_path):
+    "Writes beyond a 200 kB file-size limit fail (Python ignores SIGXFSZ): torch.save raises a RuntimeError there."
+    import resource
+    out = tmp_path/"run"
+    limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+    r = subprocess.run([sys.executable, "-m", "spanish_llm", "pretrain", "--config", str(config), "--out", str(out),
+                        "--set", "steps=12"], env=_env(), capture_output=True, text=True, timeout=600, preexec_fn=limit)
+    assert_one_line_error(r, ".ckpt-10.partial: cannot write checkpoint 10", "resume from them with --resume")
+    assert not list(out.glob(".ckpt-*")) and not list(out.glob("ckpt-*"))
 
 
 def test_failed_start_leaves_nothing_behind(tokens, tmp_path, run_cli):
@@ -247,3 +306,25 @@ def test_compiled_run_saves_plain_weights_and_resumes(config, reference, tmp_pat
     m = AutoModelForCausalLM.from_pretrained(out/"ckpt-10")
     assert _same({k: m.state_dict()[k] for k in w}, w)
     assert [r["step"] for r in map(json.loads, (out/"metrics.jsonl").read_text().splitlines()) if "lr" in r] == list(range(1, 11))
+
+
+def test_slurm_script_passes_the_run_arguments_through(tmp_path):
+    "The multi-node sbatch script, with stand-ins for srun, scontrol and accelerate: what each node's launcher gets."
+    bin_ = tmp_path/"bin"; bin_.mkdir()
+    shims = {"scontrol": 'if [ "$1" = show ]; then echo node-a; echo node-b; fi',
+             "srun": 'while [ "${1#--}" != "$1" ]; do shift; done; exec "$@"',        # drop srun's options, run the task
+             "accelerate": f'printf "%s\\n" "$@" > {tmp_path}/args'}
+    for name, body in shims.items():
+        (bin_/name).write_text(f"#!/bin/bash\n{body}\n"); (bin_/name).chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_}{os.pathsep}{os.environ['PATH']}", SLURM_JOB_NODELIST="node-[a-b]", SLURM_NNODES="2",
+               SLURM_NODEID="1", SLURM_JOB_ID="7", SLURM_GPUS_PER_NODE="8")
+    r = subprocess.run(["bash", ROOT/"experiments/slurm/pretrain-multinode.sbatch", "my configs/1b.yaml", "runs/run one",
+                        "--set", "optim.lr=1e-3", "--set", "trackers=[tensorboard, wandb]"],
+                       env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    args = (tmp_path/"args").read_text().splitlines()
+    assert args[:2] == ["launch", "--config_file"]
+    opt = {a: b for a, b in zip(args, args[1:]) if a.startswith("--")}
+    assert (opt["--num_machines"], opt["--num_processes"], opt["--machine_rank"], opt["--main_process_ip"]) == ("2", "16", "1", "node-a")
+    assert args[args.index("pretrain"):] == ["pretrain", "--config", "my configs/1b.yaml", "--out", "runs/run one", "--resume",
+                                             "--set", "optim.lr=1e-3", "--set", "trackers=[tensorboard, wandb]"]
