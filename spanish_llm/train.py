@@ -344,6 +344,17 @@ def _save_checkpoint(out: Path, step: int, *args, **kwargs) -> Path:
         raise SpanishLLMError(f"{part}: cannot write checkpoint {step} ({why}); the previous checkpoints "
                               f"in {out} are intact, resume from them with --resume") from None
 
+def _save_weights(model, sd: dict, folder: Path) -> None:
+    """The model's config and weights (`model.safetensors`) as `from_pretrained` reads them, from the full state dict
+    `sd`. Not `save_pretrained`: under FSDP2 it inspects the model's sharded parameters, a collective that only the
+    main process would join."""
+    from safetensors.torch import save_file
+    model.config.save_pretrained(folder)
+    if getattr(model, "generation_config", None) is not None and model.can_generate(): model.generation_config.save_pretrained(folder)
+    tied = {"lm_head.weight"} if model.config.tie_word_embeddings else set()   # one copy of a tied matrix, as save_pretrained keeps
+    save_file({k: v.detach().cpu().contiguous() for k, v in sd.items() if k not in tied}, folder/"model.safetensors",
+              metadata={"format": "pt"})
+
 def _write_checkpoint(out: Path, step: int, accelerator, model, optimizer, scheduler, sampler, extra: dict,
                       keep_last: int, tokenizer_dir: Path | None) -> Path:
     import torch
@@ -355,7 +366,7 @@ def _write_checkpoint(out: Path, step: int, accelerator, model, optimizer, sched
     optim_sd = _optimizer_state(accelerator, model, optimizer)
     unwrapped = accelerator.unwrap_model(model)
     if accelerator.is_main_process:
-        unwrapped.save_pretrained(part, state_dict=sd, safe_serialization=True)
+        _save_weights(unwrapped, sd, part)
         if tokenizer_dir is not None:
             for f in tokenizer_dir.iterdir() if tokenizer_dir.is_dir() else []:
                 if f.is_file(): shutil.copy2(f, part/f.name)
