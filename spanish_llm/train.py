@@ -141,10 +141,19 @@ def verify_checkpoint(ckpt: str | os.PathLike) -> str | None:
         if f.stat().st_size != want["bytes"] or _sha256(f) != want["sha256"]: return f"{f}: corrupt or partial (size or SHA-256 differs from the manifest)"
     return None
 
+def _fsync(path: Path) -> None:
+    "Flush a file, or a folder's entries, to the disk."
+    fd = os.open(path, os.O_RDONLY)
+    try: os.fsync(fd)
+    except OSError: pass   # some file systems cannot sync folders
+    finally: os.close(fd)
+
 def write_manifest(ckpt: Path, step: int) -> None:
-    "Write `manifest.json` (SHA-256 and size of every file) into a finished checkpoint folder."
-    files = {str(p.relative_to(ckpt)): dict(bytes=p.stat().st_size, sha256=_sha256(p))
-             for p in sorted(ckpt.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+    """Write `manifest.json` (SHA-256 and size of every file) into a finished checkpoint folder, once every file is on
+    the disk: the manifest vouches for files that survive a power cut, not only a killed process."""
+    paths = [p for p in sorted(ckpt.rglob("*")) if p.is_file() and p.name != "manifest.json"]
+    for p in paths: _fsync(p)
+    files = {str(p.relative_to(ckpt)): dict(bytes=p.stat().st_size, sha256=_sha256(p)) for p in paths}
     atomic_write_json(ckpt/"manifest.json", dict(step=step, files=files))
 
 def latest_checkpoint(run_dir: str | os.PathLike, log=print) -> Path | None:
@@ -379,6 +388,7 @@ def _write_checkpoint(out: Path, step: int, accelerator, model, optimizer, sched
         write_manifest(part, step)
         if final.exists(): shutil.rmtree(final)
         os.replace(part, final)
+        _fsync(out)                    # the rename itself
         atomic_write(out/"latest", final.name + "\n")
         for old in list_checkpoints(out)[:-keep_last] if keep_last > 0 else []:
             if old != final: shutil.rmtree(old, ignore_errors=True)

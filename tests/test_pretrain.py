@@ -186,16 +186,21 @@ def test_two_processes_follow_the_single_process_curve(config, reference, tmp_pa
 
 def test_fsdp2_on_two_processes_matches_one_and_resumes_exactly(config, tmp_path):
     """The FSDP2 path (sharded weights, gathered state dicts for checkpoints, the optimizer state by parameter name) on
-    two CPU processes, through tests/fsdp_on_cpu.py: the weights after 20 steps match one process, and a run resumed
-    from step 10 ends bit-identical. (Saving once hung here: save_pretrained inspected the sharded weights, a
-    collective that only the main process joined.)"""
+    two CPU processes, launched with the shipped experiments/accelerate/fsdp-8gpu.yaml through tests/fsdp_on_cpu.py:
+    each decoder layer is sharded, the weights after 20 steps match one process, and a run resumed from step 10 ends
+    bit-identical. (Saving once hung here: save_pretrained inspected the sharded weights, a collective that only the
+    main process joined.)"""
     one, fsdp = tmp_path/"one", tmp_path/"fsdp"
     p = _start(config, one, "--set", "steps=20")
     assert p.wait(timeout=600) == 0, p.communicate()[1][-3000:]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(ROOT/"tests/fsdp_on_cpu.py"),
-           "pretrain", "--config", str(config), "--out", str(fsdp), "--set", "steps=20"]
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(ROOT/"experiments/accelerate/fsdp-8gpu.yaml"),
+           "--num_processes", "2", str(ROOT/"tests/fsdp_on_cpu.py"), "pretrain", "--config", str(config), "--out", str(fsdp),
+           "--set", "steps=20"]
     r = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
+    layers = yaml.safe_load(config.read_text())["model"]["overrides"]["num_hidden_layers"]
+    sharded = r.stderr.split("fsdp_on_cpu: sharded ")[1].splitlines()[0].split()
+    assert sharded.count("FSDPDecoderLayer") == layers, sharded        # the config's TRANSFORMER_BASED_WRAP: one unit per layer
     w1, w2 = _weights(one/"ckpt-20"), _weights(fsdp/"ckpt-20")
     import torch
     assert w1.keys() == w2.keys() and all(torch.allclose(w1[k], w2[k], atol=1e-5) for k in w1)
@@ -351,3 +356,25 @@ def test_slurm_script_passes_the_run_arguments_through(tmp_path):
     assert (opt["--num_machines"], opt["--num_processes"], opt["--machine_rank"], opt["--main_process_ip"]) == ("2", "16", "1", "node-a")
     assert args[args.index("pretrain"):] == ["pretrain", "--config", "my configs/1b.yaml", "--out", "runs/run one", "--resume",
                                              "--set", "optim.lr=1e-3", "--set", "trackers=[tensorboard, wandb]"]
+
+
+@pytest.mark.parametrize("name", ["gpu-125m", "gpu-350m", "gpu-1b", "cpu-tiny"])
+def test_shipped_pretraining_configs_are_valid(name):
+    "Every key is known, the model size exists, and the global batch divides over 1 and 8 GPUs (the accelerate configs)."
+    from spanish_llm.core import load_config
+    from spanish_llm.train import PretrainConfig, model_config
+    cfg = load_config(PretrainConfig, ROOT/f"experiments/configs/{name}.yaml")
+    mc = model_config(cfg.model, 32768, cfg.data.seq_len)
+    assert cfg.data.seq_len <= mc.max_position_embeddings
+    for gpus in ((1, 8) if name.startswith("gpu") else (1,)):
+        assert cfg.batch_size % (cfg.micro_batch_size * gpus) == 0, (name, gpus)
+
+
+def test_shipped_accelerate_configs_load():
+    from accelerate.commands.config.config_args import load_config_from_file
+    kinds = {n: load_config_from_file(str(ROOT/f"experiments/accelerate/{n}.yaml")) for n in ("1gpu", "fsdp-8gpu", "fsdp-multinode")}
+    assert kinds["1gpu"].distributed_type == "NO" and kinds["1gpu"].num_processes == 1
+    for n in ("fsdp-8gpu", "fsdp-multinode"):
+        c = kinds[n]
+        assert c.distributed_type == "FSDP" and c.fsdp_config["fsdp_version"] == 2, n
+        assert c.fsdp_config["fsdp_auto_wrap_policy"] == "TRANSFORMER_BASED_WRAP" and c.mixed_precision == "bf16", n
