@@ -297,10 +297,21 @@ def tokens_differ(tok_dir: Path, dcfg: DataConfig) -> list[str]:
     if dcfg.tokenizer and idx.get("tokenizer", {}).get("fingerprint") != fingerprint_files([resolve_path(dcfg.tokenizer)]): diff.append("tokenizer")
     return diff
 
+def _long_barrier(accelerator):
+    """A barrier for work only the main process does (training the tokenizer, tokenizing), which on a large corpus
+    outlasts the default collective timeout (10 minutes with NCCL): one over a gloo group that waits up to a day.
+    Every process makes the group (a collective) before the work starts; call the result to wait."""
+    import datetime
+    import torch.distributed as dist
+    if accelerator.num_processes == 1 or not dist.is_available() or not dist.is_initialized(): return lambda: None
+    group = dist.new_group(backend="gloo", timeout=datetime.timedelta(days=1))
+    return lambda: dist.barrier(group=group)
+
 def _prepare_inputs(cfg: PretrainConfig, out: Path, accelerator, log) -> Path:
     "The tokens folder of the run (prepared on the main process when missing or made with other data settings)."
     if cfg.data.tokens: return resolve_path(cfg.data.tokens)
     tok_dir = out/"tokens"
+    wait = _long_barrier(accelerator)
     if accelerator.is_main_process:
         dcfg = cfg.data
         if dcfg.tokenizer is None:
@@ -316,7 +327,7 @@ def _prepare_inputs(cfg: PretrainConfig, out: Path, accelerator, log) -> Path:
         if diff is None or diff:
             log(f"tokenizing {dcfg.corpus} -> {tok_dir}")
             prepare_tokens(dcfg, tok_dir, overwrite=True)
-    accelerator.wait_for_everyone()
+    wait()
     return tok_dir
 
 def _train_tokenizer(dcfg: DataConfig, spec: dict, out: Path) -> None:

@@ -378,3 +378,26 @@ def test_shipped_accelerate_configs_load():
         c = kinds[n]
         assert c.distributed_type == "FSDP" and c.fsdp_config["fsdp_version"] == 2, n
         assert c.fsdp_config["fsdp_auto_wrap_policy"] == "TRANSFORMER_BASED_WRAP" and c.mixed_precision == "bf16", n
+
+
+LONG_BARRIER = '''
+import datetime, os, time, types
+import torch.distributed as dist
+from spanish_llm.train import _long_barrier
+dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=3))   # as NCCL's 10 minutes, scaled down
+rank = dist.get_rank()
+for name, wait in (("long", _long_barrier(types.SimpleNamespace(num_processes=2))), ("default", dist.barrier)):
+    if rank == 0: time.sleep(6)            # the main process prepares the data for longer than the timeout
+    try: wait(); print(f"rank {rank}: {name} barrier passed", flush=True)
+    except Exception as e: print(f"rank {rank}: {name} barrier failed ({type(e).__name__})", flush=True)
+os._exit(0)
+'''
+
+
+def test_data_preparation_may_outlast_the_collective_timeout(tmp_path):
+    "While the main process prepares the data the others wait on a gloo barrier of a day, not on the default group's timeout."
+    script = tmp_path/"barrier.py"; script.write_text(LONG_BARRIER)
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script)],
+                       env=_env(), capture_output=True, text=True, timeout=120)
+    assert "rank 1: long barrier passed" in r.stdout and "rank 0: long barrier passed" in r.stdout, r.stdout + r.stderr[-2000:]
+    assert "rank 1: default barrier failed" in r.stdout, r.stdout    # what a plain barrier does there
