@@ -212,6 +212,27 @@ def test_fsdp2_on_two_processes_matches_one_and_resumes_exactly(config, tmp_path
     assert _same(_weights(fsdp/"ckpt-20"), _weights(tmp_path/"uninterrupted"))
 
 
+def test_sigterm_to_the_launcher_stops_every_process_with_a_checkpoint(config, reference, tmp_path):
+    "A preempted multi-process job: torch's launcher passes SIGTERM on, both processes save one checkpoint and stop; --resume finishes."
+    out = tmp_path/"ddp"
+    p = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                          "-m", "spanish_llm", "pretrain", "--config", str(config), "--out", str(out)],
+                         env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_step(p, out, 25)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    s = json.loads((out/"summary.json").read_text())
+    assert s["stopped_by"] == "SIGTERM" and 25 <= s["steps"] < 120, err[-3000:]
+    from spanish_llm.train import verify_checkpoint
+    assert (out/"latest").read_text().strip() == f"ckpt-{s['steps']}" and verify_checkpoint(out/f"ckpt-{s['steps']}") is None
+    assert sorted(f.name for f in (out/f"ckpt-{s['steps']}").glob("rng-*.pt")) == ["rng-0.pt", "rng-1.pt"]
+    r = _two_processes(config, out, "--resume")
+    assert r.returncode == 0, r.stderr[-3000:]
+    import torch
+    w1, w2 = _weights(reference/"ckpt-120"), _weights(out/"ckpt-120")
+    assert all(torch.allclose(w1[k], w2[k], atol=1e-3) for k in w1)
+
+
 def test_two_processes_validate_a_language_with_one_row(tmp_path):
     """cpu-tiny at 512 tokens per sequence leaves ca one validation row: with one row per process per batch the second
     process has none. Validation once hung there (the processes no longer made the same collective calls)."""
@@ -341,7 +362,7 @@ def test_slurm_script_passes_the_run_arguments_through(tmp_path):
     bin_ = tmp_path/"bin"; bin_.mkdir()
     shims = {"scontrol": 'if [ "$1" = show ]; then echo node-a; echo node-b; fi',
              "srun": 'while [ "${1#--}" != "$1" ]; do shift; done; exec "$@"',        # drop srun's options, run the task
-             "accelerate": f'printf "%s\\n" "$@" > {tmp_path}/args'}
+             "accelerate": f'printf "%s\\n" "$@" > {tmp_path}/args; echo "$TORCH_ELASTIC_SHUTDOWN_TIMEOUT" > {tmp_path}/grace'}
     for name, body in shims.items():
         (bin_/name).write_text(f"#!/bin/bash\n{body}\n"); (bin_/name).chmod(0o755)
     env = dict(os.environ, PATH=f"{bin_}{os.pathsep}{os.environ['PATH']}", SLURM_JOB_NODELIST="node-[a-b]", SLURM_NNODES="2",
@@ -356,6 +377,7 @@ def test_slurm_script_passes_the_run_arguments_through(tmp_path):
     assert (opt["--num_machines"], opt["--num_processes"], opt["--machine_rank"], opt["--main_process_ip"]) == ("2", "16", "1", "node-a")
     assert args[args.index("pretrain"):] == ["pretrain", "--config", "my configs/1b.yaml", "--out", "runs/run one", "--resume",
                                              "--set", "optim.lr=1e-3", "--set", "trackers=[tensorboard, wandb]"]
+    assert (tmp_path/"grace").read_text().strip() == "270"      # seconds the launcher gives its workers after SIGTERM
 
 
 @pytest.mark.parametrize("name", ["gpu-125m", "gpu-350m", "gpu-1b", "cpu-tiny"])
