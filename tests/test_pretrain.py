@@ -423,3 +423,20 @@ def test_data_preparation_may_outlast_the_collective_timeout(tmp_path):
                        env=_env(), capture_output=True, text=True, timeout=120)
     assert "rank 1: long barrier passed" in r.stdout and "rank 0: long barrier passed" in r.stdout, r.stdout + r.stderr[-2000:]
     assert "rank 1: default barrier failed" in r.stdout, r.stdout    # what a plain barrier does there
+
+
+def test_tensorboard_tracker_gets_the_metrics(config, tmp_path):
+    "trackers: [tensorboard] sends the step metrics, the tokens per language and validation per language through accelerate."
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    out = tmp_path/"run"
+    p = _start(config, out, "--set", "steps=4", "--set", "eval_every=2", "--set", "trackers=[tensorboard]")
+    _, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err[-3000:]
+    events = sorted(out.rglob("events.out.tfevents.*"))
+    scalars = {}
+    for f in events:
+        ea = EventAccumulator(str(f)); ea.Reload()
+        scalars.update({t: [e.step for e in ea.Scalars(t)] for t in ea.Tags()["scalars"]})
+    langs = ("ca", "en", "es", "eu", "gl")
+    assert {"loss", "lr", "grad_norm", "tokens_per_s"} | {f"tokens/{l}" for l in langs} | {f"val/{l}/bpb" for l in langs} <= set(scalars)
+    assert scalars["loss"] == [1, 2, 3, 4] and scalars["val/eu/bpb"] == [2, 4]
