@@ -340,17 +340,37 @@ def _is_fsdp(accelerator) -> bool:
     from accelerate.utils import DistributedType
     return accelerator.distributed_type == DistributedType.FSDP
 
+def _param_names(accelerator, model, optimizer) -> list[str]:
+    "The names of the optimizer's parameters, in its order (the integers of a plain optimizer state dict)."
+    names = {id(p): n for n, p in accelerator.unwrap_model(model).named_parameters()}
+    return [names[id(p)] for g in optimizer.param_groups for p in g["params"]]
+
+def _rekey(sd: dict, to: dict) -> dict:
+    "An optimizer state dict with its parameters renamed by `to` (position -> name, or name -> position)."
+    missing = [p for g in sd["param_groups"] for p in g["params"] if p not in to]
+    if missing: raise SpanishLLMError(f"optimizer state: parameter {missing[0]!r} is not in the model; resume with the run's model config")
+    return dict(state={to[k]: v for k, v in sd["state"].items()},
+                param_groups=[{**g, "params": [to[p] for p in g["params"]]} for g in sd["param_groups"]])
+
+def _by_position(sd: dict) -> bool:
+    return not sd["param_groups"] or all(isinstance(p, int) for g in sd["param_groups"] for p in g["params"])
+
 def _optimizer_state(accelerator, model, optimizer) -> dict:
-    "The optimizer state as one plain state dict (gathered to full tensors under FSDP)."
-    if not _is_fsdp(accelerator): return optimizer.state_dict()
-    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
-    return get_optimizer_state_dict(model, optimizer.optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    """The optimizer state as one plain state dict keyed by parameter name (gathered to full tensors under FSDP), so
+    that a checkpoint resumes with or without FSDP, on any number of processes."""
+    if _is_fsdp(accelerator):
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+        return get_optimizer_state_dict(model, optimizer.optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    return _rekey(optimizer.state_dict(), dict(enumerate(_param_names(accelerator, model, optimizer))))
 
 def _load_optimizer_state(accelerator, model, optimizer, sd: dict) -> None:
-    if not _is_fsdp(accelerator): optimizer.load_state_dict(sd); return
-    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
-    set_optimizer_state_dict(model, optimizer.optimizer, optim_state_dict=sd,
-                             options=StateDictOptions(full_state_dict=True, broadcast_from_rank0=True))
+    "Load what `_optimizer_state` saved (or a state keyed by position, as checkpoints before 2026-11-27 are)."
+    names = _param_names(accelerator, model, optimizer)
+    if _is_fsdp(accelerator):
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+        set_optimizer_state_dict(model, optimizer.optimizer, optim_state_dict=_rekey(sd, dict(enumerate(names))) if _by_position(sd) else sd,
+                                 options=StateDictOptions(full_state_dict=True, broadcast_from_rank0=True))
+    else: optimizer.load_state_dict(sd if _by_position(sd) else _rekey(sd, {n: i for i, n in enumerate(names)}))
 
 def _save_checkpoint(out: Path, step: int, *args, **kwargs) -> Path:
     "Write checkpoint `step`; a disk error removes the partial folder and names it, older checkpoints stay."

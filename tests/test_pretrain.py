@@ -210,6 +210,19 @@ def test_fsdp2_on_two_processes_matches_one_and_resumes_exactly(config, tmp_path
     r = subprocess.run(cmd + ["--resume"], env=_env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and "resuming from" in r.stderr and "ckpt-10" in r.stderr, r.stderr[-3000:]
     assert _same(_weights(fsdp/"ckpt-20"), _weights(tmp_path/"uninterrupted"))
+    # a checkpoint moves between FSDP and a single process (the optimizer state is keyed by parameter name)
+    for src, run, how in ((fsdp, tmp_path/"fsdp-to-one", "one"), (one, tmp_path/"one-to-fsdp", "fsdp")):
+        run.mkdir()
+        for f in ("ckpt-10", "run.json", "config.yaml", "metrics.jsonl"):
+            (shutil.copytree if f.startswith("ckpt") else shutil.copy)(src/f, run/f)
+        if how == "one":
+            p = _start(config, run, "--set", "steps=20", "--resume"); _, err = p.communicate(timeout=600); rc = p.returncode
+        else:
+            r = subprocess.run(cmd[:cmd.index("--out") + 1] + [str(run), "--set", "steps=20", "--resume"], env=_env(),
+                               capture_output=True, text=True, timeout=300); err, rc = r.stderr, r.returncode
+        assert rc == 0, err[-3000:]
+        w = _weights(run/"ckpt-20")
+        assert all(torch.allclose(w1[k], w[k], atol=1e-5) for k in w1), how
 
 
 def test_sigterm_to_the_launcher_stops_every_process_with_a_checkpoint(config, reference, tmp_path):
