@@ -355,22 +355,28 @@ def _rekey(sd: dict, to: dict) -> dict:
 def _by_position(sd: dict) -> bool:
     return not sd["param_groups"] or all(isinstance(p, int) for g in sd["param_groups"] for p in g["params"])
 
+def _torch_format(sd) -> bool:
+    "A torch optimizer's state dict (DeepSpeed's optimizers keep their own format, which is saved as it is)."
+    return isinstance(sd, dict) and set(sd) == {"state", "param_groups"}
+
 def _optimizer_state(accelerator, model, optimizer) -> dict:
     """The optimizer state as one plain state dict keyed by parameter name (gathered to full tensors under FSDP), so
     that a checkpoint resumes with or without FSDP, on any number of processes."""
     if _is_fsdp(accelerator):
         from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
         return get_optimizer_state_dict(model, optimizer.optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
-    return _rekey(optimizer.state_dict(), dict(enumerate(_param_names(accelerator, model, optimizer))))
+    sd = optimizer.state_dict()
+    return _rekey(sd, dict(enumerate(_param_names(accelerator, model, optimizer)))) if _torch_format(sd) else sd
 
 def _load_optimizer_state(accelerator, model, optimizer, sd: dict) -> None:
     "Load what `_optimizer_state` saved (or a state keyed by position, as checkpoints before 2026-11-27 are)."
-    names = _param_names(accelerator, model, optimizer)
     if _is_fsdp(accelerator):
         from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
-        set_optimizer_state_dict(model, optimizer.optimizer, optim_state_dict=_rekey(sd, dict(enumerate(names))) if _by_position(sd) else sd,
+        if _by_position(sd): sd = _rekey(sd, dict(enumerate(_param_names(accelerator, model, optimizer))))
+        set_optimizer_state_dict(model, optimizer.optimizer, optim_state_dict=sd,
                                  options=StateDictOptions(full_state_dict=True, broadcast_from_rank0=True))
-    else: optimizer.load_state_dict(sd if _by_position(sd) else _rekey(sd, {n: i for i, n in enumerate(names)}))
+    elif not _torch_format(sd) or _by_position(sd): optimizer.load_state_dict(sd)
+    else: optimizer.load_state_dict(_rekey(sd, {n: i for i, n in enumerate(_param_names(accelerator, model, optimizer))}))
 
 def _save_checkpoint(out: Path, step: int, *args, **kwargs) -> Path:
     "Write checkpoint `step`; a disk error removes the partial folder and names it, older checkpoints stay."
