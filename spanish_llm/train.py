@@ -307,8 +307,9 @@ def _long_barrier(accelerator):
     group = dist.new_group(backend="gloo", timeout=datetime.timedelta(days=1))
     return lambda: dist.barrier(group=group)
 
-def _prepare_inputs(cfg: PretrainConfig, out: Path, accelerator, log) -> Path:
-    "The tokens folder of the run (prepared on the main process when missing or made with other data settings)."
+def _prepare_inputs(cfg: PretrainConfig, out: Path, accelerator, log, keep: bool = False) -> Path:
+    """The tokens folder of the run (prepared on the main process when missing or made with other data settings).
+    `keep`: the run's tokens may not be replaced (a resume that is not forced): other settings are an error."""
     if cfg.data.tokens: return resolve_path(cfg.data.tokens)
     tok_dir = out/"tokens"
     wait = _long_barrier(accelerator)
@@ -323,6 +324,9 @@ def _prepare_inputs(cfg: PretrainConfig, out: Path, accelerator, log) -> Path:
                 _train_tokenizer(dcfg, cfg.tokenizer_train, tdir)
             dcfg = dataclasses.replace(dcfg, tokenizer=str(tdir))
         diff = tokens_differ(tok_dir, dcfg) if (tok_dir/"index.json").is_file() else None
+        if diff and keep:
+            raise SpanishLLMError(f"{tok_dir}: the run's tokens were made with another {', '.join(diff)} than the config gives "
+                                  f"now; restore it, or force it (--force) to prepare the tokens again")
         if diff: log(f"{tok_dir}: prepared with a different {', '.join(diff)}; preparing them again")
         if diff is None or diff:
             log(f"tokenizing {dcfg.corpus} -> {tok_dir}")
@@ -384,7 +388,7 @@ def _save_checkpoint(out: Path, step: int, *args, **kwargs) -> Path:
     try: return _write_checkpoint(out, step, *args, **kwargs)
     except (OSError, RuntimeError) as e:
         # torch.save reports a full disk as a RuntimeError from its zip writer; other RuntimeErrors are not ours to name
-        if isinstance(e, RuntimeError) and not any(w in str(e) for w in ("PytorchStreamWriter", "inline_container", "write")): raise
+        if isinstance(e, RuntimeError) and not any(w in str(e) for w in ("PytorchStreamWriter", "inline_container", "file write failed")): raise
         shutil.rmtree(part, ignore_errors=True)
         why = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())[:200]
         raise SpanishLLMError(f"{part}: cannot write checkpoint {step} ({why}); the previous checkpoints "
@@ -537,7 +541,7 @@ def pretrain(cfg: PretrainConfig,            # the run's config
     try: out.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise SpanishLLMError(f"{out}: cannot create the run folder ({e.strerror or e})") from None
     try:
-        tokens = _prepare_inputs(cfg, out, accelerator, log)
+        tokens = _prepare_inputs(cfg, out, accelerator, log, keep=old_run is not None and not force)
         shards, sampler = open_mixture(tokens, cfg.data, seed=cfg.seed)
     except BaseException:   # a run that fails before it starts leaves nothing behind, so the same --out works again
         for p in reversed(made): shutil.rmtree(p, ignore_errors=True)
@@ -552,18 +556,16 @@ def pretrain(cfg: PretrainConfig,            # the run's config
     if cfg.gradient_checkpointing: model.gradient_checkpointing_enable()
     ckpt = latest_checkpoint(out, log) if resume else None
     if ckpt is not None: _load_weights(model, ckpt/"model.safetensors")
-    if main:   # written once the run is known to go ahead: a refused resume leaves the record as it was
-        run = dict(identity=_identity(cfg), config=config_to_dict(cfg), tokens=run_tokens, world_size=world,
-                   environment=environment_info())
-        if old_run is not None: run["started"] = old_run.get("started", {}); run["resumed_at"] = time.time()
-        else: run["started"] = dict(time=time.time())
-        atomic_write_json(out/"run.json", run)
-        save_config(cfg, out/"config.yaml")
     oc = cfg.optim
-    optimizer = torch.optim.AdamW(param_groups(model, oc.weight_decay), lr=oc.lr, betas=(oc.beta1, oc.beta2), eps=oc.eps,
-                                  fused=accelerator.device.type == "cuda" or None)
+    adamw = lambda m: torch.optim.AdamW(param_groups(m, oc.weight_decay), lr=oc.lr, betas=(oc.beta1, oc.beta2), eps=oc.eps,
+                                        fused=accelerator.device.type == "cuda" or None)
+    if _is_fsdp(accelerator) and not accelerator.is_fsdp2:   # FSDP1 replaces the parameters: the optimizer takes the wrapped ones
+        model = accelerator.prepare(model)
+        optimizer = adamw(accelerator.unwrap_model(model))
+    else: optimizer = adamw(model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _Schedule(cfg.steps, oc))   # ours: accelerate's would step once per process
-    model, optimizer = accelerator.prepare(model, optimizer)   # together, as FSDP2 and DeepSpeed require
+    if _is_fsdp(accelerator) and not accelerator.is_fsdp2: optimizer = accelerator.prepare(optimizer)
+    else: model, optimizer = accelerator.prepare(model, optimizer)   # together, as FSDP2 and DeepSpeed require
     if cfg.compile: model.compile()   # in place: no wrapper, so checkpoints keep the model's own parameter names
     step, tokens_seen, elapsed = 0, {l: 0 for l in sampler.langs}, 0.0
     if ckpt is not None:
@@ -576,8 +578,15 @@ def pretrain(cfg: PretrainConfig,            # the run's config
         if rng_file.is_file(): set_rng_state(torch.load(rng_file, weights_only=True))
         if main: _truncate_metrics(out/"metrics.jsonl", step)
         changed = _changed_settings(old_run.get("config", {}) if old_run else {}, config_to_dict(cfg))
-        log(f"resuming from {ckpt} (step {step})" + (f"; changed since the run started: {changed}" if changed else ""))
+        log(f"resuming from {ckpt} (step {step})" + (f"; changed since the run was last started: {changed}" if changed else ""))
     elif main and (out/"metrics.jsonl").exists(): (out/"metrics.jsonl").unlink()
+    if main:   # written once the run is known to go ahead: a refused resume leaves the record as it was
+        run = dict(identity=_identity(cfg), config=config_to_dict(cfg), tokens=run_tokens, world_size=world,
+                   environment=environment_info())
+        if old_run is not None: run["started"] = old_run.get("started", {}); run["resumed_at"] = time.time()
+        else: run["started"] = dict(time=time.time())
+        atomic_write_json(out/"run.json", run)
+        save_config(cfg, out/"config.yaml")
     if cfg.trackers: accelerator.init_trackers(out.name or "spanish_llm", config=_flat(config_to_dict(cfg)))
 
     fpt = model_flops_per_token(accelerator.unwrap_model(model).config, idx["seq_len"])

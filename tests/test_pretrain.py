@@ -299,7 +299,7 @@ def test_resume_follows_a_longer_schedule(config, reference, tmp_path):
     p = _start(config, out, "--resume", "--set", "steps=130")
     _, err = p.communicate(timeout=600)
     assert p.returncode == 0, err
-    assert "changed since the run started: steps 120 -> 130" in err, err
+    assert "changed since the run was last started: steps 120 -> 130" in err, err
     recs = [r for r in map(json.loads, (out/"metrics.jsonl").read_text().splitlines()) if "lr" in r]
     assert [r["step"] for r in recs] == list(range(1, 131))
     oc = OptimConfig(**yaml.safe_load(config.read_text())["optim"])
@@ -350,6 +350,20 @@ def test_resume_prepares_tokens_again_when_data_settings_changed(tokens, tmp_pat
     assert r.returncode == 0, r.stderr
     assert "prepared with a different seq_len;" in r.stderr
     assert TokenShards(out/"tokens").seq_len == 24
+
+
+def test_resume_keeps_the_runs_tokens(tokens, tmp_path, run_cli):
+    "A tokenizer retrained at the same path: --resume refuses before it touches the run's tokens."
+    tok = tmp_path/"tok"; shutil.copytree(tokens/"tokenizer", tok)
+    out = tmp_path/"run"
+    args = ("pretrain", "--config", ROOT/"experiments/configs/cpu-tiny.yaml", "--out", out, "--set", "steps=2",
+            "--set", "tokenizer_train=null", "--set", f"data.tokenizer={tok}", "--set", "data.seq_len=32")
+    r = run_cli(*args)
+    assert r.returncode == 0, r.stderr
+    before = (out/"tokens"/"index.json").read_bytes(), (out/"run.json").read_bytes()
+    shutil.rmtree(tok); train_tokenizer([CORPUS], TokenizerConfig(vocab_size=300), tok)
+    assert_one_line_error(run_cli(*args, "--resume"), "tokens were made with another tokenizer", "--force")
+    assert ((out/"tokens"/"index.json").read_bytes(), (out/"run.json").read_bytes()) == before
 
 
 def test_compiled_run_saves_plain_weights_and_resumes(config, reference, tmp_path):
