@@ -559,12 +559,13 @@ def pretrain(cfg: PretrainConfig,            # the run's config
     oc = cfg.optim
     adamw = lambda m: torch.optim.AdamW(param_groups(m, oc.weight_decay), lr=oc.lr, betas=(oc.beta1, oc.beta2), eps=oc.eps,
                                         fused=accelerator.device.type == "cuda" or None)
-    if _is_fsdp(accelerator) and not accelerator.is_fsdp2:   # FSDP1 replaces the parameters: the optimizer takes the wrapped ones
+    fsdp1 = _is_fsdp(accelerator) and not getattr(accelerator, "is_fsdp2", False)   # accelerate < 1.6 has FSDP1 only
+    if fsdp1:   # FSDP1 replaces the parameters: the optimizer takes the wrapped ones
         model = accelerator.prepare(model)
         optimizer = adamw(accelerator.unwrap_model(model))
     else: optimizer = adamw(model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _Schedule(cfg.steps, oc))   # ours: accelerate's would step once per process
-    if _is_fsdp(accelerator) and not accelerator.is_fsdp2: optimizer = accelerator.prepare(optimizer)
+    if fsdp1: optimizer = accelerator.prepare(optimizer)
     else: model, optimizer = accelerator.prepare(model, optimizer)   # together, as FSDP2 and DeepSpeed require
     if cfg.compile: model.compile()   # in place: no wrapper, so checkpoints keep the model's own parameter names
     step, tokens_seen, elapsed = 0, {l: 0 for l in sampler.langs}, 0.0
