@@ -113,6 +113,15 @@ class RotaryEmbedding(nn.Module):
         for buf, v in zip((self.cos_table, self.sin_table), self.tables(self.cos_table.device)): buf.copy_(v)
 
     @torch.no_grad()
+    def fit(self, max_positions: int, base: float) -> None:
+        "Remake the tables when the config's context or RoPE base changed after the model was built (say, to extend its context)."
+        if (max_positions, base) == (self.max_positions, self.base): return
+        self.max_positions, self.base = max_positions, base
+        self.inv_freq = self.inverse_frequencies(self.inv_freq.device)
+        dt = self.cos_table.dtype
+        self.cos_table, self.sin_table = (t.to(dt) for t in self.tables(self.cos_table.device))
+
+    @torch.no_grad()
     def forward(self, x: torch.Tensor, position_ids: torch.Tensor | None = None, start: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         "(batch, seq, head_dim) for `position_ids` (batch, seq); without them (1, seq, head_dim) for positions `start`, `start` + 1, ..."
         if position_ids is None and isinstance(start, int):   # one slice of each table: contiguous reads, no gather
@@ -318,6 +327,7 @@ class SpanishLLMModel(SpanishLLMPreTrainedModel):
         if attention_mask is not None and attention_mask.dim() == 4:   # ready-made (generate builds these for static caches)
             mask = attention_mask.to(x.device) if attention_mask.dtype == torch.bool else attention_mask.to(x.device) == 0
         else: mask = causal_mask(attention_mask, past, T, x.device)
+        self.rotary_emb.fit(self.config.max_position_embeddings, self.config.rope_theta)
         cos, sin = self.rotary_emb(x, position_ids, start=past)
         for layer in self.layers:
             if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
