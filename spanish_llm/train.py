@@ -527,8 +527,11 @@ def pretrain(cfg: PretrainConfig,            # the run's config
     model_config(cfg.model, 256, cfg.data.seq_len)   # an unknown model size fails now, before any data is prepared
     _check_trackers(cfg.trackers)
     prec = cfg.precision if cfg.precision != "auto" else ("bf16" if torch.cuda.is_available() else "no")
+    from accelerate.utils import DistributedDataParallelKwargs
+    # the model's only buffers are the RoPE tables, the same on every process: DDP need not broadcast them each step
     accelerator = Accelerator(mixed_precision=prec, log_with=cfg.trackers or None, project_dir=str(out),
-                              cpu=default_device() == "cpu")   # several CPU processes (gloo) when launched so
+                              cpu=default_device() == "cpu",   # several CPU processes (gloo) when launched so
+                              kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)])
     world, rank = accelerator.num_processes, accelerator.process_index
     if cfg.batch_size % (cfg.micro_batch_size * world):
         raise SpanishLLMError(f"batch_size {cfg.batch_size}: expected a multiple of micro_batch_size × processes = {cfg.micro_batch_size * world}")
