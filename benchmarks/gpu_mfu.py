@@ -10,7 +10,7 @@ comma-separated lists, so one run compares them on the same machine; so does `--
 `transformers`' Llama does (the model's own way until 2026-11-27). MFU is achieved FLOPs / peak dense bf16 FLOPs,
 with FLOPs from `spanish_llm.model.flops_per_token` (6 N + 12 L H Q T). The peak comes from a table keyed by the
 device name (H100 SXM/PCIe, H200, A100), or `--peak-tflops`. Results go to `--out`/mfu.json after every preset, so a
-run cut short keeps what it measured. The target (issue 4) is >= 50% MFU at 1b on one H100.
+run cut short keeps what it measured. The targets (pretraining issue) are >= 50% MFU at 350m and 1b on one H100.
 
     python benchmarks/gpu_mfu.py --out results/            # on a GPU machine
     python benchmarks/gpu_mfu.py --sizes 350m --compile model,blocks --sdpa auto,torch --out results/

@@ -112,14 +112,13 @@ class RotaryEmbedding(nn.Module):
         self.inv_freq.copy_(self.inverse_frequencies(self.inv_freq.device))
         for buf, v in zip((self.cos_table, self.sin_table), self.tables(self.cos_table.device)): buf.copy_(v)
 
-    @torch.no_grad()
     def fit(self, max_positions: int, base: float) -> None:
         "Remake the tables when the config's context or RoPE base changed after the model was built (say, to extend its context)."
         if (max_positions, base) == (self.max_positions, self.base): return
         self.max_positions, self.base = max_positions, base
-        self.inv_freq = self.inverse_frequencies(self.inv_freq.device)
-        dt = self.cos_table.dtype
-        self.cos_table, self.sin_table = (t.to(dt) for t in self.tables(self.cos_table.device))
+        if self.cos_table.shape[0] != max_positions:
+            self.cos_table, self.sin_table = (t.new_empty(max_positions, self.head_dim) for t in (self.cos_table, self.sin_table))
+        self.reset_parameters()
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor, position_ids: torch.Tensor | None = None, start: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -401,7 +401,7 @@ def _save_weights(model, sd: dict, folder: Path) -> None:
     from safetensors.torch import save_file
     model.config.save_pretrained(folder)
     if getattr(model, "generation_config", None) is not None and model.can_generate(): model.generation_config.save_pretrained(folder)
-    tied = {"lm_head.weight"} if model.config.tie_word_embeddings else set()   # one copy of a tied matrix, as save_pretrained keeps
+    tied = set(model._tied_weights_keys or ()) if model.config.tie_word_embeddings else set()   # one copy of a tied matrix, as save_pretrained keeps
     save_file({k: v.detach().cpu().contiguous() for k, v in sd.items() if k not in tied}, folder/"model.safetensors",
               metadata={"format": "pt"})
 
@@ -516,6 +516,7 @@ def pretrain(cfg: PretrainConfig,            # the run's config
     "Train a causal LM on the config's data; checkpoint, log and evaluate; return the run's summary."
     import torch
     from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs
     from spanish_llm.model import sdpa_preference
     out = Path(out)
     if cfg.threads: torch.set_num_threads(cfg.threads)
@@ -527,7 +528,6 @@ def pretrain(cfg: PretrainConfig,            # the run's config
     model_config(cfg.model, 256, cfg.data.seq_len)   # an unknown model size fails now, before any data is prepared
     _check_trackers(cfg.trackers)
     prec = cfg.precision if cfg.precision != "auto" else ("bf16" if torch.cuda.is_available() else "no")
-    from accelerate.utils import DistributedDataParallelKwargs
     # the model's only buffers are the RoPE tables, the same on every process: DDP need not broadcast them each step
     accelerator = Accelerator(mixed_precision=prec, log_with=cfg.trackers or None, project_dir=str(out),
                               cpu=default_device() == "cpu",   # several CPU processes (gloo) when launched so
